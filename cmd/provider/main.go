@@ -1,0 +1,139 @@
+// Command provider runs provider-mcp: the ExternalAuthConfig managed resource
+// and its provider configs.
+package main
+
+import (
+	"os"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"go.uber.org/zap/zapcore"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/gate"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/customresourcesgate"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+
+	"github.com/crossmcp/provider-mcp/apis"
+	mcpcontroller "github.com/crossmcp/provider-mcp/internal/controller"
+	"github.com/crossmcp/provider-mcp/internal/controller/externalauthconfig"
+)
+
+// cli holds the provider's flags; the names are the ones every Crossplane
+// provider uses.
+type cli struct {
+	Debug                    bool          `short:"d" help:"Run with debug logging."`
+	SyncInterval             time.Duration `name:"sync" short:"s" default:"1h" help:"How often all resources are re-read from the API server."`
+	PollInterval             time.Duration `name:"poll" default:"1m" help:"How often each managed resource is observed."`
+	MaxReconcileRate         int           `default:"10" help:"The global maximum rate per second at which resources may be checked for drift."`
+	LeaderElection           bool          `env:"LEADER_ELECTION" help:"Use leader election for the controller manager."`
+	EnableManagementPolicies bool          `default:"true" env:"ENABLE_MANAGEMENT_POLICIES" negatable:"" help:"Honour spec.managementPolicies of managed resources."`
+	VerifyInterval           time.Duration `default:"10m" help:"How often an unchanged ExternalAuthConfig is re-verified against its authorization server."`
+	VerifyRetryInterval      time.Duration `default:"30s" help:"How soon a failed verification may be retried."`
+	MetricsBindAddress       string        `default:":8080" env:"METRICS_BIND_ADDRESS" help:"Address of the metrics endpoint; 0 disables it."`
+	HealthProbeBindAddress   string        `default:":8081" env:"HEALTH_PROBE_BIND_ADDRESS" help:"Address of the health endpoints."`
+}
+
+func main() {
+	var c cli
+	kctx := kong.Parse(&c, kong.Name("provider"), kong.Description("Crossplane provider for MCP server external authentication."))
+	kctx.FatalIfErrorf(c.run())
+}
+
+func (c *cli) run() error {
+	zl := zap.New(zap.UseDevMode(c.Debug), zap.Level(levelFor(c.Debug)))
+	log := logging.NewLogrLogger(zl.WithName("provider-mcp"))
+	ctrl.SetLogger(zl)
+
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return errors.Wrap(err, "cannot get API server config")
+	}
+
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, apis.AddToScheme} {
+		if err := add(s); err != nil {
+			return errors.Wrap(err, "cannot build scheme")
+		}
+	}
+
+	mgr, err := ctrl.NewManager(ratelimiter.LimitRESTConfig(cfg, c.MaxReconcileRate), ctrl.Options{
+		Scheme:                     s,
+		Cache:                      cache.Options{SyncPeriod: &c.SyncInterval},
+		LeaderElection:             c.LeaderElection,
+		LeaderElectionID:           "crossplane-leader-election-provider-mcp",
+		LeaderElectionResourceLock: "leases",
+		LeaseDuration:              ptr(60 * time.Second),
+		RenewDeadline:              ptr(50 * time.Second),
+		Metrics:                    metricsserver.Options{BindAddress: c.MetricsBindAddress},
+		HealthProbeBindAddress:     c.HealthProbeBindAddress,
+	})
+	if err != nil {
+		return errors.Wrap(err, "cannot create controller manager")
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return errors.Wrap(err, "cannot add health check")
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return errors.Wrap(err, "cannot add ready check")
+	}
+
+	mm := managed.NewMRMetricRecorder()
+	metrics.Registry.MustRegister(mm)
+	o := controller.Options{
+		Logger:                  log,
+		MaxConcurrentReconciles: c.MaxReconcileRate,
+		PollInterval:            c.PollInterval,
+		GlobalRateLimiter:       ratelimiter.NewGlobal(c.MaxReconcileRate),
+		Features:                &feature.Flags{},
+		MetricOptions:           &controller.MetricOptions{MRMetrics: mm},
+		Gate:                    new(gate.Gate[schema.GroupVersionKind]),
+	}
+	if c.EnableManagementPolicies {
+		o.Features.Enable(feature.EnableBetaManagementPolicies)
+	}
+
+	// Controllers start when their CRDs are established: with safe-start,
+	// Crossplane installs managed-resource CRDs only once they are activated.
+	if err := customresourcesgate.Setup(mgr, o); err != nil {
+		return errors.Wrap(err, "cannot set up the CRD gate")
+	}
+	setupErr := make(chan error, 2)
+	mcpcontroller.SetupGated(mgr, o, externalauthconfig.Options{
+		VerifyInterval: c.VerifyInterval,
+		RetryInterval:  c.VerifyRetryInterval,
+	}, func(err error) { setupErr <- err })
+
+	ctx := ctrl.SetupSignalHandler()
+	go func() {
+		if err := <-setupErr; err != nil {
+			log.Info("Cannot set up controllers", "error", err)
+			os.Exit(1)
+		}
+	}()
+	log.Info("Starting provider-mcp", "poll", c.PollInterval, "sync", c.SyncInterval, "management-policies", c.EnableManagementPolicies)
+	return errors.Wrap(mgr.Start(ctx), "cannot start controller manager")
+}
+
+func levelFor(debug bool) zapcore.Level {
+	if debug {
+		return zapcore.DebugLevel
+	}
+	return zapcore.InfoLevel
+}
+
+func ptr[T any](v T) *T { return &v }

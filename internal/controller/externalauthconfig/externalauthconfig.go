@@ -1,0 +1,370 @@
+// Package externalauthconfig reconciles ExternalAuthConfig managed resources:
+// it resolves the referenced secrets, verifies the authorization server and
+// publishes the proxy runner's settings as a connection secret.
+package externalauthconfig
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/crossmcp/provider-mcp/apis/auth/v1alpha1"
+	mcpv1alpha1 "github.com/crossmcp/provider-mcp/apis/v1alpha1"
+	"github.com/crossmcp/provider-mcp/internal/authconfig"
+)
+
+const (
+	errNotEAC          = "managed resource is not an ExternalAuthConfig"
+	errTrackUsage      = "cannot track provider config usage"
+	errProviderConfig  = "cannot use provider config"
+	errGetSecret       = "cannot get referenced secret"
+	errGetConnSecret   = "cannot get connection secret"
+	errIndexSecretRefs = "cannot index ExternalAuthConfigs by referenced secret"
+	errListForSecret   = "cannot list ExternalAuthConfigs referencing a secret"
+)
+
+// Event reasons.
+const (
+	reasonVerified           event.Reason = "Verified"
+	reasonVerificationFailed event.Reason = "VerificationFailed"
+)
+
+// secretRefIndex indexes ExternalAuthConfigs by the names of the Secrets they
+// reference, so a changed Secret finds its configs without a full list.
+const secretRefIndex = "spec.forProvider.secretRefs"
+
+// Options tune the controller beyond crossplane-runtime's options.
+type Options struct {
+	// VerifyInterval is how often an unchanged config is re-verified.
+	VerifyInterval time.Duration
+	// RetryInterval is how soon a failed verification may be retried.
+	RetryInterval time.Duration
+	// Checker talks to authorization servers; nil uses the real one.
+	Checker CheckerFactory
+}
+
+// Setup adds a controller that reconciles ExternalAuthConfigs.
+func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
+	name := managed.ControllerName(v1alpha1.ExternalAuthConfigGroupKind.String())
+	if eo.Checker == nil {
+		eo.Checker = NewOAuthChecker
+	}
+	if eo.VerifyInterval <= 0 {
+		eo.VerifyInterval = 10 * time.Minute
+	}
+	if eo.RetryInterval <= 0 {
+		eo.RetryInterval = 30 * time.Second
+	}
+
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.ExternalAuthConfig{}, secretRefIndex, indexSecretRefs); err != nil {
+		return errors.Wrap(err, errIndexSecretRefs)
+	}
+
+	recorder := event.NewAPIRecorder(mgr.GetEventRecorderFor(name), o.EventFilterFunctions...) //nolint:staticcheck // crossplane-runtime's recorder wraps the old API.
+	policies := o.Features.Enabled(feature.EnableBetaManagementPolicies)
+	c := &connector{
+		kube:     mgr.GetClient(),
+		usage:    resource.NewProviderConfigUsageTracker(mgr.GetClient(), &mcpv1alpha1.ProviderConfigUsage{}),
+		verifier: newVerifier(eo.Checker, eo.VerifyInterval, eo.RetryInterval),
+		recorder: recorder,
+		policies: policies,
+	}
+
+	opts := []managed.ReconcilerOption{
+		managed.WithTypedExternalConnector[*v1alpha1.ExternalAuthConfig](c),
+		managed.WithLogger(o.Logger.WithValues("controller", name)),
+		managed.WithRecorder(recorder),
+		managed.WithPollInterval(o.PollInterval),
+		managed.WithTimeout(2 * time.Minute),
+	}
+	if policies {
+		opts = append(opts, managed.WithManagementPolicies())
+	}
+	if o.MetricOptions != nil && o.MetricOptions.MRMetrics != nil {
+		opts = append(opts, managed.WithMetricRecorder(o.MetricOptions.MRMetrics))
+	}
+
+	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.ExternalAuthConfigGroupVersionKind), opts...)
+
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(name).
+		WithOptions(o.ForControllerRuntime()).
+		For(&v1alpha1.ExternalAuthConfig{}, builder.WithPredicates(resource.DesiredStateChanged())).
+		// A rotated secret reaches the connection secret within seconds, not
+		// at the next poll.
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(configsForSecret(mgr.GetClient()))).
+		Complete(ratelimiter.NewReconciler(name, errors.WithSilentRequeueOnConflict(r), o.GlobalRateLimiter))
+}
+
+// indexSecretRefs returns the names of the Secrets a config references.
+func indexSecretRefs(o client.Object) []string {
+	mg, ok := o.(*v1alpha1.ExternalAuthConfig)
+	if !ok {
+		return nil
+	}
+	refs := authconfig.SecretRefs(mg.Spec.ForProvider)
+	names := make([]string, 0, len(refs))
+	for _, r := range refs {
+		names = append(names, r.Name)
+	}
+	return names
+}
+
+// configsForSecret maps a Secret to the configs in its namespace that
+// reference it.
+func configsForSecret(c client.Reader) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		l := &v1alpha1.ExternalAuthConfigList{}
+		if err := c.List(ctx, l, client.InNamespace(o.GetNamespace()), client.MatchingFields{secretRefIndex: o.GetName()}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, errListForSecret)
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(l.Items))
+		for _, mg := range l.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}})
+		}
+		return reqs
+	}
+}
+
+// A connector produces an external client per reconcile; what outlives a
+// reconcile (verification outcomes, HTTP clients) lives in the verifier.
+type connector struct {
+	kube     client.Client
+	usage    resource.ModernTracker
+	verifier *verifier
+	recorder event.Recorder
+	policies bool
+}
+
+// Connect tracks the provider config usage and reads its settings.
+func (c *connector) Connect(ctx context.Context, mg *v1alpha1.ExternalAuthConfig) (managed.TypedExternalClient[*v1alpha1.ExternalAuthConfig], error) {
+	e := &external{kube: c.kube, verifier: c.verifier, recorder: c.recorder, policies: c.policies}
+	// Nothing external needs the provider config to be deleted; a config
+	// whose provider config is gone must still be deletable.
+	if meta.WasDeleted(mg) {
+		return e, nil
+	}
+	if err := c.usage.Track(ctx, mg); err != nil {
+		return nil, errors.Wrap(err, errTrackUsage)
+	}
+	s, err := resolveSettings(ctx, c.kube, mg)
+	if err != nil {
+		setUnavailable(mg, err)
+		return nil, errors.Wrap(err, errProviderConfig)
+	}
+	e.settings = s
+	return e, nil
+}
+
+// external treats the published connection secret as the external resource.
+type external struct {
+	kube     client.Client
+	settings clientSettings
+	verifier *verifier
+	recorder event.Recorder
+	policies bool
+
+	// details computed by Observe, published by Create and Update.
+	details managed.ConnectionDetails
+}
+
+// Observe resolves, hashes and verifies the config. Problems that make it
+// unusable are errors: the reconciler reports them and publishes nothing, so
+// the last good connection secret stays in place.
+func (e *external) Observe(ctx context.Context, mg *v1alpha1.ExternalAuthConfig) (managed.ExternalObservation, error) {
+	if meta.WasDeleted(mg) {
+		e.verifier.Forget(mg.GetUID())
+		return managed.ExternalObservation{ResourceExists: false}, nil
+	}
+	p := mg.Spec.ForProvider
+	mg.Status.AtProvider.Type = p.Type
+
+	if err := authconfig.Validate(p, e.settings.allowed); err != nil {
+		setUnavailable(mg, err)
+		return managed.ExternalObservation{}, err
+	}
+	values, err := e.resolveSecrets(ctx, mg)
+	if err != nil {
+		setUnavailable(mg, err)
+		return managed.ExternalObservation{}, err
+	}
+
+	details := authconfig.Details(p, values)
+	hash := authconfig.Hash(details, string(mg.GetUID()))
+	details[authconfig.KeyConfigHash] = []byte(hash)
+	e.details = details
+
+	at := &mg.Status.AtProvider
+	at.ConfigHash = hash
+	at.TokenEndpoint = ""
+	if te := p.TokenExchange; p.Type == v1alpha1.TypeTokenExchange && te != nil {
+		at.TokenEndpoint = te.TokenURL
+		var secret string
+		if te.ClientSecretRef != nil {
+			secret = string(values[*te.ClientSecretRef])
+		}
+		v := e.verifier.Verify(ctx, request{uid: mg.GetUID(), hash: hash, settings: e.settings, te: te, secret: secret})
+		e.record(mg, v)
+	} else {
+		at.Discovery, at.Verification = nil, nil
+		mg.SetConditions(xpv2.Available())
+	}
+
+	obs := managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}
+	if managed.NewManagementPoliciesResolver(e.policies, mg.GetManagementPolicies()).ShouldUpdate() {
+		// Published right after Observe; a no-op when nothing changed.
+		obs.ConnectionDetails = details
+		return obs, nil
+	}
+	// Observe only: report, and keep what is published as it is.
+	current, err := e.published(ctx, mg)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	obs.ConnectionDetails = current
+	obs.ResourceUpToDate = current == nil || sameDetails(current, details)
+	if !obs.ResourceUpToDate {
+		obs.Diff = "the connection secret differs from the config; managementPolicies do not allow updating it"
+	}
+	return obs, nil
+}
+
+// record writes a verification outcome to status and conditions, and emits
+// an event when the outcome changes.
+func (e *external) record(mg *v1alpha1.ExternalAuthConfig, v verification) {
+	at := &mg.Status.AtProvider
+	at.Discovery = v.discovery
+	prev := at.Verification
+	changed := prev == nil || prev.Outcome != v.outcome || prev.Reason != string(v.reason) || prev.ConfigHash != v.hash
+	t := metav1.NewTime(v.at)
+	if !changed && prev.Time != nil {
+		t = *prev.Time
+	}
+	at.Verification = &v1alpha1.VerificationObservation{
+		Outcome:    v.outcome,
+		Reason:     string(v.reason),
+		Message:    v.message,
+		ConfigHash: v.hash,
+		Time:       &t,
+	}
+	if v.outcome == v1alpha1.VerificationFailed {
+		mg.SetConditions(unavailable(v.reason, v.message))
+		if changed {
+			e.recorder.Event(mg, event.Warning(reasonVerificationFailed, errors.New(v.message)))
+		}
+		return
+	}
+	mg.SetConditions(xpv2.Available().WithMessage(v.message))
+	if changed && v.outcome == v1alpha1.VerificationSucceeded {
+		e.recorder.Event(mg, event.Normal(reasonVerified, v.message))
+	}
+}
+
+// resolveSecrets reads every referenced secret value.
+func (e *external) resolveSecrets(ctx context.Context, mg *v1alpha1.ExternalAuthConfig) (authconfig.Values, error) {
+	refs := authconfig.SecretRefs(mg.Spec.ForProvider)
+	values := make(authconfig.Values, len(refs))
+	for _, r := range refs {
+		s := &corev1.Secret{}
+		if err := e.kube.Get(ctx, types.NamespacedName{Namespace: mg.GetNamespace(), Name: r.Name}, s); err != nil {
+			if kerrors.IsNotFound(err) {
+				return nil, authconfig.Errorf(authconfig.ReasonSecretNotFound, "secret %q not found in namespace %q", r.Name, mg.GetNamespace())
+			}
+			return nil, errors.Wrap(err, errGetSecret)
+		}
+		v, ok := s.Data[r.Key]
+		if !ok {
+			return nil, authconfig.Errorf(authconfig.ReasonSecretKeyNotFound, "secret %q has no key %q", r.Name, r.Key)
+		}
+		if len(v) == 0 {
+			return nil, authconfig.Errorf(authconfig.ReasonSecretValueEmpty, "key %q of secret %q is empty", r.Key, r.Name)
+		}
+		values[r] = v
+	}
+	return values, nil
+}
+
+// published returns the data of the connection secret, nil when there is none.
+func (e *external) published(ctx context.Context, mg *v1alpha1.ExternalAuthConfig) (managed.ConnectionDetails, error) {
+	ref := mg.GetWriteConnectionSecretToReference()
+	if ref == nil {
+		return nil, nil
+	}
+	s := &corev1.Secret{}
+	err := e.kube.Get(ctx, types.NamespacedName{Namespace: mg.GetNamespace(), Name: ref.Name}, s)
+	if kerrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, errors.Wrap(err, errGetConnSecret)
+	}
+	return s.Data, nil
+}
+
+// sameDetails reports whether current holds every desired key and value.
+func sameDetails(current, desired managed.ConnectionDetails) bool {
+	for k, v := range desired {
+		if cv, ok := current[k]; !ok || string(cv) != string(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// Create never happens in practice (Observe always reports the config as
+// existing); it publishes the details.
+func (e *external) Create(_ context.Context, _ *v1alpha1.ExternalAuthConfig) (managed.ExternalCreation, error) {
+	return managed.ExternalCreation{ConnectionDetails: e.details}, nil
+}
+
+// Update publishes the details.
+func (e *external) Update(_ context.Context, _ *v1alpha1.ExternalAuthConfig) (managed.ExternalUpdate, error) {
+	return managed.ExternalUpdate{ConnectionDetails: e.details}, nil
+}
+
+// Delete has nothing to do: the connection secret is owned by the config and
+// garbage collected with it.
+func (e *external) Delete(_ context.Context, mg *v1alpha1.ExternalAuthConfig) (managed.ExternalDelete, error) {
+	e.verifier.Forget(mg.GetUID())
+	return managed.ExternalDelete{}, nil
+}
+
+// Disconnect does nothing.
+func (e *external) Disconnect(_ context.Context) error { return nil }
+
+// unavailable is a Ready=False condition with a specific reason.
+func unavailable(reason xpv2.ConditionReason, msg string) xpv2.Condition {
+	c := xpv2.Unavailable().WithMessage(msg)
+	c.Reason = reason
+	return c
+}
+
+// setUnavailable marks mg not ready for err, with err's reason when it has one.
+func setUnavailable(mg resource.Managed, err error) {
+	reason := authconfig.ReasonOf(err)
+	if reason == "" {
+		reason = xpv2.ReasonUnavailable
+	}
+	mg.SetConditions(unavailable(reason, err.Error()))
+}

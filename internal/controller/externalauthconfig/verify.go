@@ -1,0 +1,225 @@
+package externalauthconfig
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/crossmcp/provider-mcp/apis/auth/v1alpha1"
+	"github.com/crossmcp/provider-mcp/internal/oauth"
+)
+
+// Condition reasons of the verification against the authorization server.
+const (
+	ReasonVerified                       xpv2.ConditionReason = "Verified"
+	ReasonVerificationSkipped            xpv2.ConditionReason = "VerificationSkipped"
+	ReasonDiscoveryFailed                xpv2.ConditionReason = "DiscoveryFailed"
+	ReasonTokenEndpointMismatch          xpv2.ConditionReason = "TokenEndpointMismatch"
+	ReasonTokenExchangeNotAdvertised     xpv2.ConditionReason = "TokenExchangeNotAdvertised"
+	ReasonCredentialsRejected            xpv2.ConditionReason = "CredentialsRejected"
+	ReasonGrantNotAllowed                xpv2.ConditionReason = "GrantNotAllowed"
+	ReasonGrantUnsupported               xpv2.ConditionReason = "GrantUnsupported"
+	ReasonAuthorizationServerError       xpv2.ConditionReason = "AuthorizationServerError"
+	ReasonAuthorizationServerUnreachable xpv2.ConditionReason = "AuthorizationServerUnreachable"
+)
+
+var probeReasons = map[oauth.Outcome]xpv2.ConditionReason{
+	oauth.OutcomeCredentialsRejected: ReasonCredentialsRejected,
+	oauth.OutcomeGrantNotAllowed:     ReasonGrantNotAllowed,
+	oauth.OutcomeGrantUnsupported:    ReasonGrantUnsupported,
+	oauth.OutcomeServerError:         ReasonAuthorizationServerError,
+	oauth.OutcomeUnreachable:         ReasonAuthorizationServerUnreachable,
+}
+
+// A Checker asks an authorization server about itself.
+type Checker interface {
+	Discover(ctx context.Context, issuer *url.URL) (*oauth.Metadata, string, error)
+	Probe(ctx context.Context, r oauth.ProbeRequest) oauth.ProbeResult
+}
+
+// A CheckerFactory returns a Checker that uses the supplied HTTP client.
+type CheckerFactory func(c *http.Client) Checker
+
+// NewOAuthChecker returns the real Checker.
+func NewOAuthChecker(c *http.Client) Checker { return &oauth.Verifier{HTTP: c} }
+
+// A verification is the outcome of checking one config at one hash.
+type verification struct {
+	hash      string
+	at        time.Time
+	outcome   v1alpha1.VerificationOutcome
+	reason    xpv2.ConditionReason
+	message   string
+	discovery *v1alpha1.DiscoveryObservation
+}
+
+// request is everything a verification needs.
+type request struct {
+	uid      types.UID
+	hash     string
+	settings clientSettings
+	te       *v1alpha1.TokenExchangeConfig
+	secret   string
+}
+
+// A verifier checks authorization servers and remembers the outcomes, so that
+// a config is checked when its hash changes and otherwise at most once per
+// interval (failures sooner), never on every poll. HTTP clients are kept per
+// provider-config settings so connections are reused.
+type verifier struct {
+	newChecker CheckerFactory
+	now        func() time.Time
+	interval   time.Duration
+	retry      time.Duration
+
+	mu      sync.Mutex
+	clients map[string]*http.Client
+	results map[types.UID]verification
+}
+
+func newVerifier(f CheckerFactory, interval, retry time.Duration) *verifier {
+	return &verifier{
+		newChecker: f,
+		now:        time.Now,
+		interval:   interval,
+		retry:      retry,
+		clients:    map[string]*http.Client{},
+		results:    map[types.UID]verification{},
+	}
+}
+
+// Verify returns the verification of r, from memory when it is fresh.
+func (v *verifier) Verify(ctx context.Context, r request) verification {
+	v.mu.Lock()
+	prev, ok := v.results[r.uid]
+	v.mu.Unlock()
+	if ok && prev.hash == r.hash && v.now().Sub(prev.at) < v.ttl(prev) {
+		return prev
+	}
+
+	c, err := v.client(r.settings)
+	var res verification
+	if err != nil {
+		res = verification{outcome: v1alpha1.VerificationFailed, reason: ReasonAuthorizationServerUnreachable, message: err.Error()}
+	} else {
+		res = check(ctx, v.newChecker(c), r.te, r.secret)
+	}
+	res.hash, res.at = r.hash, v.now()
+
+	v.mu.Lock()
+	v.results[r.uid] = res
+	v.mu.Unlock()
+	return res
+}
+
+// Forget drops what is remembered of a config.
+func (v *verifier) Forget(uid types.UID) {
+	v.mu.Lock()
+	delete(v.results, uid)
+	v.mu.Unlock()
+}
+
+func (v *verifier) ttl(r verification) time.Duration {
+	if r.outcome == v1alpha1.VerificationFailed {
+		return v.retry
+	}
+	return v.interval
+}
+
+func (v *verifier) client(s clientSettings) (*http.Client, error) {
+	k := s.key()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if c, ok := v.clients[k]; ok {
+		return c, nil
+	}
+	c, err := oauth.NewHTTPClient(s.caPEM, s.timeout, s.proxyURL)
+	if err != nil {
+		return nil, err
+	}
+	// Settings change rarely; a small bound keeps stale clients from piling up.
+	if len(v.clients) >= 64 {
+		clear(v.clients)
+	}
+	v.clients[k] = c
+	return c, nil
+}
+
+// check runs discovery and the credential probe as the config asks.
+func check(ctx context.Context, c Checker, te *v1alpha1.TokenExchangeConfig, secret string) verification {
+	discovery, probe := true, true
+	if vp := te.Verification; vp != nil {
+		if vp.Discovery != nil {
+			discovery = *vp.Discovery
+		}
+		if vp.CredentialProbe != nil {
+			probe = *vp.CredentialProbe
+		}
+	}
+	discovery = discovery && te.IssuerURL != ""
+
+	var out verification
+	var did []string
+	if discovery {
+		// The URL was validated before; a parse error here cannot happen.
+		iu, _ := url.Parse(te.IssuerURL)
+		md, src, err := c.Discover(ctx, iu)
+		if err != nil {
+			return failed(ReasonDiscoveryFailed, "metadata discovery for issuer %s failed: %v", te.IssuerURL, err)
+		}
+		out.discovery = &v1alpha1.DiscoveryObservation{
+			URL:                 src,
+			Issuer:              md.Issuer,
+			TokenEndpoint:       md.TokenEndpoint,
+			GrantTypesSupported: md.GrantTypesSupported,
+		}
+		if !oauth.SameEndpoint(md.TokenEndpoint, te.TokenURL) {
+			f := failed(ReasonTokenEndpointMismatch, "issuer %s advertises token endpoint %s, but tokenUrl is %s", te.IssuerURL, md.TokenEndpoint, te.TokenURL)
+			f.discovery = out.discovery
+			return f
+		}
+		if advertised, listed := md.AdvertisesGrant(oauth.GrantTypeTokenExchange); listed && !advertised {
+			f := failed(ReasonTokenExchangeNotAdvertised, "issuer %s does not list the token-exchange grant in grant_types_supported", te.IssuerURL)
+			f.discovery = out.discovery
+			return f
+		}
+		did = append(did, "metadata discovery matched")
+	}
+	if probe {
+		res := c.Probe(ctx, oauth.ProbeRequest{
+			TokenURL:         te.TokenURL,
+			ClientID:         te.ClientID,
+			ClientSecret:     secret,
+			Audience:         te.Audience,
+			Scopes:           te.Scopes,
+			SubjectTokenType: te.SubjectTokenType,
+		})
+		if reason, bad := probeReasons[res.Outcome]; bad {
+			f := failed(reason, "token endpoint %s: %s", te.TokenURL, res.Message)
+			f.discovery = out.discovery
+			return f
+		}
+		did = append(did, "the token endpoint accepted the client credentials")
+	}
+	if len(did) == 0 {
+		out.outcome, out.reason, out.message = v1alpha1.VerificationSkipped, ReasonVerificationSkipped, "verification is switched off"
+		return out
+	}
+	out.outcome, out.reason = v1alpha1.VerificationSucceeded, ReasonVerified
+	out.message = did[0]
+	if len(did) == 2 {
+		out.message = did[0] + "; " + did[1]
+	}
+	return out
+}
+
+func failed(reason xpv2.ConditionReason, format string, a ...any) verification {
+	return verification{outcome: v1alpha1.VerificationFailed, reason: reason, message: fmt.Sprintf(format, a...)}
+}
