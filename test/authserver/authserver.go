@@ -1,0 +1,194 @@
+// Package authserver runs a real OAuth 2.0 / OpenID Connect authorization
+// server for integration and end-to-end tests: the OpenID provider of
+// github.com/zitadel/oidc/v3/pkg/op served with TLS on 127.0.0.1, including
+// its RFC 8693 token exchange grant.
+//
+// The server knows one confidential client (Options.ClientID and
+// Options.ClientSecret), which may use the token exchange and
+// client_credentials grants and receives JWT access tokens signed with RS256
+// (keys at Issuer + "/keys"). Tokens live 5 minutes. For token exchange the
+// client must authenticate with client_secret_basic (id and secret
+// form-urlencoded, RFC 6749 section 2.3.1): op ignores client_id and
+// client_secret form fields on that grant and answers 401 invalid_client.
+//
+// A token exchange (subject_token_type access_token or jwt, subject_token
+// issued by this server) returns a JWT access token with
+//
+//	iss       = Issuer
+//	sub       = the subject token's sub
+//	aud       = the requested audience values, or [ClientID] when none is requested
+//	client_id = ClientID
+//	scope     = the requested scope values, space separated (absent when none)
+//	act       = {"sub": <actor token's sub>} when an actor_token is given
+//
+// The response's scope, issued_token_type (access_token) and token_type
+// (Bearer) follow RFC 8693. Other requested_token_type values are refused
+// with invalid_request; with Options.AllowedAudiences set, other audiences
+// are refused with invalid_target.
+package authserver
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+)
+
+// Options configures Start. The zero value is usable.
+type Options struct {
+	ClientID     string // default "mcp-proxy"
+	ClientSecret string // default "proxy-secret"
+
+	// Subject is the sub of tokens returned by SubjectToken. Default "test-user".
+	Subject string
+
+	// AllowedAudiences, if not empty, are the only audience values a token
+	// exchange may request; others get invalid_target.
+	AllowedAudiences []string
+
+	// Logger receives the provider's logs. Default: discarded.
+	Logger *slog.Logger
+}
+
+// Server is a running authorization server.
+type Server struct {
+	Issuer   string // https://127.0.0.1:<port> (exact issuer string advertised in discovery)
+	TokenURL string // the token endpoint as advertised
+	// CAPEM is the PEM of the CA that signed the server's TLS certificate
+	// (IP SAN 127.0.0.1). The CA is created by Start and valid for 24 hours.
+	CAPEM                  []byte
+	ClientID, ClientSecret string
+	Subject                string // sub of the tokens returned by SubjectToken
+
+	provider *op.Provider
+	client   *client
+	srv      *http.Server
+	served   chan struct{}
+	stop     func() bool
+	once     sync.Once
+	closed   chan struct{}
+}
+
+// Start serves the provider on 127.0.0.1 (random port) with TLS until ctx is
+// done or Close is called. The server accepts requests when Start returns.
+func Start(ctx context.Context, o Options) (*Server, error) {
+	if o.ClientID == "" {
+		o.ClientID = "mcp-proxy"
+	}
+	if o.ClientSecret == "" {
+		o.ClientSecret = "proxy-secret"
+	}
+	if o.Subject == "" {
+		o.Subject = "test-user"
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+
+	cert, caPEM, err := newTLS()
+	if err != nil {
+		return nil, err
+	}
+	// Bind first: the issuer must contain the port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	issuer := "https://" + ln.Addr().String()
+
+	c := &client{id: o.ClientID, secret: o.ClientSecret}
+	var cryptoKey [32]byte // encrypts opaque tokens, which this server does not issue
+	if _, err := rand.Read(cryptoKey[:]); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	provider, err := op.NewProvider(
+		// AuthMethodPost stays off: op's token exchange does not read
+		// credentials from the form, so discovery advertises only
+		// client_secret_basic.
+		&op.Config{CryptoKey: cryptoKey},
+		newTokenStorage(issuer, c, o.AllowedAudiences),
+		op.StaticIssuer(issuer),
+		op.WithLogger(logger),
+	)
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("create OpenID provider: %w", err)
+	}
+
+	s := &Server{
+		Issuer:       issuer,
+		TokenURL:     provider.TokenEndpoint().Absolute(issuer),
+		CAPEM:        caPEM,
+		ClientID:     o.ClientID,
+		ClientSecret: o.ClientSecret,
+		Subject:      o.Subject,
+		provider:     provider,
+		client:       c,
+		srv: &http.Server{
+			Handler:           provider,
+			TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
+		},
+		served: make(chan struct{}),
+		closed: make(chan struct{}),
+	}
+	go func() {
+		defer close(s.served)
+		err := s.srv.ServeTLS(ln, "", "")
+		if !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("authserver stopped", "error", err)
+		}
+	}()
+	s.stop = context.AfterFunc(ctx, s.Close)
+	return s, nil
+}
+
+// Close stops the server and waits until it has stopped. It may be called
+// more than once.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		close(s.closed)
+		s.stop()
+		_ = s.srv.Close()
+		<-s.served
+	})
+}
+
+// SubjectToken returns a JWT access token issued by this server for
+// Subject, with audience ClientID and scope "openid", which the configured
+// client can exchange (subject_token_type access_token or jwt).
+func (s *Server) SubjectToken(ctx context.Context) (string, error) {
+	return s.MintAccessToken(ctx, s.Subject, []string{s.ClientID}, []string{oidc.ScopeOpenID})
+}
+
+// MintAccessToken issues a JWT access token through the provider's own token
+// creation (storage bookkeeping and signing, exactly as for the token
+// endpoint), attributed to the configured client, without an HTTP request.
+// The token carries a "scope" claim when scopes are given; an empty audience
+// becomes [ClientID].
+func (s *Server) MintAccessToken(ctx context.Context, subject string, audience, scopes []string) (string, error) {
+	select {
+	case <-s.closed:
+		return "", errors.New("authserver: server closed")
+	default:
+	}
+	token, _, _, err := op.CreateAccessToken(op.ContextWithIssuer(ctx, s.Issuer),
+		&oidc.JWTTokenRequest{Subject: subject, Audience: audience, Scopes: scopes},
+		op.AccessTokenTypeJWT, s.provider, s.client, "")
+	if err != nil {
+		return "", fmt.Errorf("authserver: mint access token: %w", err)
+	}
+	return token, nil
+}
