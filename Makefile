@@ -1,0 +1,73 @@
+# provider-mcp — the two commands users need are `make run` and `make test`.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+
+GO        ?= go
+CACHE     := $(CURDIR)/.cache
+TOOLS_BIN := $(CACHE)/tools/bin
+OUTPUT    := $(CURDIR)/_output
+COVER_MIN ?= 80
+
+export TOOLS_BIN
+
+.PHONY: all generate build lint test test-unit test-integration cover reviewable tools run stop help
+
+all: build
+
+help:
+	@echo "make run         build everything and start the local control plane with an example"
+	@echo "make test        every test: unit and integration (real kube-apiserver + etcd)"
+	@echo "make generate    regenerate deepcopy code and CRDs"
+	@echo "make build       build the provider binary into _output/bin"
+	@echo "make lint        go vet and gofmt"
+	@echo "make reviewable  generate, lint and test"
+
+generate:
+	cd apis && $(GO) generate ./...
+
+build:
+	$(GO) build -trimpath -o $(OUTPUT)/bin/provider ./cmd/provider
+
+lint:
+	$(GO) vet ./... 
+	$(GO) vet -tags integration ./test/...
+	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needs to run on:"; echo "$$out"; exit 1; fi
+
+# The pinned tools the tests need, built from Go modules into $(TOOLS_BIN).
+tools:
+	cluster/tools/build.sh etcd kube-apiserver
+
+# test runs unit and integration tests in one go so that coverage of
+# internal/ counts both, then enforces the floor.
+test: tools
+	@mkdir -p $(OUTPUT)
+	KUBEBUILDER_ASSETS=$(TOOLS_BIN) $(GO) test -tags integration -count=1 \
+		-coverpkg=./internal/... -coverprofile=$(OUTPUT)/cover.out ./...
+	@$(MAKE) --no-print-directory cover
+
+test-unit:
+	$(GO) test -count=1 ./...
+
+test-integration: tools
+	KUBEBUILDER_ASSETS=$(TOOLS_BIN) $(GO) test -tags integration -count=1 ./test/integration/...
+
+cover:
+	@total=$$($(GO) tool cover -func=$(OUTPUT)/cover.out | awk '/^total:/ {sub("%","",$$3); print $$3}'); \
+	echo "coverage of internal/: $${total}% (floor $(COVER_MIN)%)"; \
+	awk -v t="$$total" -v m="$(COVER_MIN)" 'BEGIN { exit !(t+0 >= m+0) }' || { echo "coverage below $(COVER_MIN)%"; exit 1; }
+
+reviewable: generate lint test
+	@if [ -n "$$(git status --porcelain -- apis package)" ]; then \
+		echo "note: generated files changed; commit them"; git status --short -- apis package; fi
+
+# The embedded control plane arrives with the control-plane issue; until then
+# these say so instead of pretending to work.
+run:
+	@echo "make run needs the embedded local control plane (etcd, kube-apiserver, Crossplane core," >&2
+	@echo "local OCI registry), which is not built yet. What works today: make test." >&2
+	@exit 1
+
+stop:
+	@echo "make stop: there is no local control plane yet (see make run)." >&2
+	@exit 1
