@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,8 +42,9 @@ import (
 
 // The shared fixture: one apiserver, one manager, one authorization server.
 var (
-	kube client.Client
-	idp  *authserver.Server
+	kube       client.Client
+	idp        *authserver.Server
+	kubeconfig []byte
 )
 
 func TestMain(m *testing.M) {
@@ -75,7 +77,9 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = env.Stop() }()
+	kubeconfig = env.KubeConfig
 
+	ctrl.SetLogger(logr.Discard())
 	s := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(s)
 	_ = apiextensionsv1.AddToScheme(s)
