@@ -82,7 +82,7 @@ func (v *Verifier) fetchMetadata(ctx context.Context, u, expectedIssuer string) 
 	if err != nil {
 		return nil, describeTransportError(err)
 	}
-	defer resp.Body.Close() //nolint:errcheck // Nothing useful to do with a close error of a read body.
+	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		if loc := resp.Header.Get(headerLocation); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
 			return nil, fmt.Sprintf("HTTP %d (redirect to %q not followed)", resp.StatusCode, displayURL(loc))
@@ -150,7 +150,7 @@ func (v *Verifier) probe(ctx context.Context, r ProbeRequest, redact func(string
 	if err != nil {
 		return ProbeResult{Outcome: OutcomeUnreachable, Message: fmt.Sprintf(msgFmtNoAnswer, describeTransportError(err))}
 	}
-	defer resp.Body.Close() //nolint:errcheck // Nothing useful to do with a close error of a read body.
+	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes))
 	if err != nil {
 		return ProbeResult{Outcome: OutcomeUnreachable, Message: fmt.Sprintf(msgFmtNoBody, describeTransportError(err))}

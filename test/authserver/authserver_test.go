@@ -379,7 +379,8 @@ func TestClose(t *testing.T) {
 	if _, err := s.SubjectToken(t.Context()); err == nil {
 		t.Error("SubjectToken after Close: want error")
 	}
-	if _, err := http.Get(s.Issuer + "/healthz"); err == nil {
+	if resp, err := http.Get(s.Issuer + "/healthz"); err == nil {
+		_ = resp.Body.Close()
 		t.Error("GET after Close: want error")
 	}
 }

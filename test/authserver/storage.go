@@ -211,7 +211,7 @@ func (c *client) DevMode() bool                        { return false }
 func (c *client) IsScopeAllowed(string) bool           { return true }
 func (c *client) IDTokenUserinfoClaimsAssertion() bool { return false }
 func (c *client) ClockSkew() time.Duration             { return 0 }
-func (c *client) RestrictAdditionalIdTokenScopes() func([]string) []string {
+func (c *client) RestrictAdditionalIdTokenScopes() func([]string) []string { //nolint:revive // zitadel's op.Client names it so.
 	return func(scopes []string) []string { return scopes }
 }
 func (c *client) RestrictAdditionalAccessTokenScopes() func([]string) []string {

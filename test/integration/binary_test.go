@@ -89,7 +89,7 @@ func freePort(t *testing.T) string {
 }
 
 func get(url string) (string, int) {
-	resp, err := http.Get(url) //nolint:gosec,noctx // A test of our own endpoint.
+	resp, err := http.Get(url) //nolint:noctx // A test of our own endpoint.
 	if err != nil {
 		return err.Error(), 0
 	}
