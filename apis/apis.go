@@ -8,8 +8,8 @@ import (
 	mcpv1alpha1 "github.com/crossmcp/provider-mcp/apis/v1alpha1"
 )
 
-//go:generate go tool controller-gen object:headerFile=../hack/boilerplate.go.txt paths=./...
-//go:generate go tool controller-gen crd:crdVersions=v1 paths=./... output:artifacts:config=../package/provider/crds
+//go:generate go tool controller-gen object:headerFile=../hack/boilerplate.go.txt paths=./auth/...;./v1alpha1/...
+//go:generate go tool controller-gen crd:crdVersions=v1 paths=./auth/...;./v1alpha1/... output:artifacts:config=../package/provider/crds
 
 // AddToSchemes adds every provider-mcp API to a scheme.
 var AddToSchemes = runtime.SchemeBuilder{
