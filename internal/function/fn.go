@@ -1,0 +1,355 @@
+// Package function is function-mcp-server: it reads an MCPServer XR, the
+// ExternalAuthConfig it uses and the Composition's input, has package render
+// make the workload, and reports readiness, URL and problems on the XR.
+package function
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/crossplane/function-sdk-go/request"
+	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composite"
+	"github.com/crossplane/function-sdk-go/response"
+
+	authv1alpha1 "github.com/crossmcp/provider-mcp/apis/auth/v1alpha1"
+	platform "github.com/crossmcp/provider-mcp/apis/platform/v1alpha1"
+	"github.com/crossmcp/provider-mcp/internal/function/input/v1beta1"
+	"github.com/crossmcp/provider-mcp/internal/function/render"
+)
+
+const (
+	errInput        = "invalid function input"
+	errObservedXR   = "cannot read the observed composite resource"
+	errDesiredXR    = "cannot read the desired composite resource"
+	errObserved     = "cannot read the observed composed resources"
+	errDesired      = "cannot read the desired composed resources"
+	errRequired     = "cannot read the required resources"
+	errXR           = "invalid MCPServer"
+	errConfig       = "cannot read the ExternalAuthConfig"
+	errSetDesired   = "cannot set the desired composed resources"
+	errSetDesiredXR = "cannot set the desired composite resource"
+	errConvert      = "cannot convert a rendered object"
+	errKeep         = "cannot render the workload without a usable ExternalAuthConfig, and will not delete the running one"
+)
+
+// Conditions the function sets on the XR (and its claim).
+const (
+	// TypeExternalAuthReady says whether the outgoing authentication's
+	// config is usable, and what the workload runs with while it is not.
+	TypeExternalAuthReady = "ExternalAuthReady"
+	// TypeTokenExchangeActive says whether the proxy will really exchange
+	// tokens: it needs inbound OIDC to have one to exchange.
+	TypeTokenExchangeActive = "TokenExchangeActive"
+
+	ReasonAvailable         = "Available"
+	ReasonNotConfigured     = "NotConfigured"
+	ReasonActive            = "Active"
+	ReasonNoInboundAuth     = "NoInboundAuthentication"
+	ReasonKeepingLastConfig = "KeepingLastGoodConfig"
+)
+
+// RequiredConfig is the key under which the function asks Crossplane for a
+// referenced ExternalAuthConfig.
+const RequiredConfig = "externalAuthConfig"
+
+// Function renders MCP server workloads.
+type Function struct {
+	fnv1.UnimplementedFunctionRunnerServiceServer
+
+	log logging.Logger
+}
+
+// New returns the function.
+func New(log logging.Logger) *Function {
+	return &Function{log: log}
+}
+
+// RunFunction renders the workload of one MCPServer. Bad input is a fatal
+// result, which makes Crossplane change nothing; a config that cannot be used
+// is a warning, and the workload keeps the last config that could.
+func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
+	rsp := response.To(req, response.DefaultTTL)
+
+	in, err := getInput(req)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, errInput))
+		return rsp, nil
+	}
+	oxr, err := request.GetObservedCompositeResource(req)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, errObservedXR))
+		return rsp, nil
+	}
+	srv, err := server(oxr.Resource)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, errXR))
+		return rsp, nil
+	}
+	log := f.log.WithValues("xr", oxr.Resource.GetName(), "namespace", srv.Namespace)
+
+	observed, err := request.GetObservedComposedResources(req)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, errObserved))
+		return rsp, nil
+	}
+	desired, err := request.GetDesiredComposedResources(req)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, errDesired))
+		return rsp, nil
+	}
+	dxr, err := request.GetDesiredCompositeResource(req)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, errDesiredXR))
+		return rsp, nil
+	}
+
+	var objs []render.Object
+	ea := srv.Spec.ExternalAuth
+	var cfg *authv1alpha1.ExternalAuthConfig
+	switch {
+	case ea != nil && ea.ConfigRef != nil:
+		var fetched bool
+		cfg, fetched, err = requireConfig(req, rsp, srv.Namespace, ea.ConfigRef.Name)
+		if err != nil {
+			response.Fatal(rsp, errors.Wrap(err, errRequired))
+			return rsp, nil
+		}
+		if !fetched {
+			// Crossplane fetches it and calls again.
+			return rsp, nil
+		}
+	case ea != nil && ea.Inline != nil:
+		objs = append(objs, render.Object{Name: render.NameExternalAuthConfig, Object: render.InlineConfig(srv, in)})
+		if o, ok := observed[render.NameExternalAuthConfig]; ok {
+			cfg = &authv1alpha1.ExternalAuthConfig{}
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Resource.Object, cfg); err != nil {
+				response.Fatal(rsp, errors.Wrap(err, errConfig))
+				return rsp, nil
+			}
+		}
+	}
+
+	auth, cerr := authInEffect(srv, cfg)
+	if cerr != nil {
+		last := lastGood(oxr.Resource)
+		msg := cerr.Message
+		if last != nil {
+			msg += fmt.Sprintf("; the workload keeps running with ExternalAuthConfig %q (configHash %s)", last.ConfigName, last.ConfigHash)
+		}
+		response.ConditionFalse(rsp, TypeExternalAuthReady, cerr.Reason).WithMessage(msg).TargetCompositeAndClaim()
+		response.Warning(rsp, errors.New(msg)).WithReason(cerr.Reason).TargetCompositeAndClaim()
+		auth = last
+	} else {
+		reportAuth(rsp, auth)
+	}
+	reportTokenExchange(rsp, srv, auth)
+
+	if ea != nil && auth == nil {
+		// Nothing usable yet: render what needs no config and hold back what
+		// does. Should a Deployment exist all the same (an XR whose status
+		// was lost), change nothing rather than delete it.
+		if _, ok := observed[render.NameDeployment]; ok {
+			response.Fatal(rsp, errors.New(errKeep))
+			return rsp, nil
+		}
+		for _, o := range render.Workload(srv, nil, in) {
+			if o.Name != render.NameDeployment && o.Name != render.NameRunConfig {
+				objs = append(objs, o)
+			}
+		}
+		dxr.Ready = resource.ReadyFalse
+	} else {
+		objs = append(objs, render.Workload(srv, auth, in)...)
+	}
+
+	for _, o := range objs {
+		cd, err := asComposed(o.Object)
+		if err != nil {
+			response.Fatal(rsp, errors.Wrap(err, errConvert))
+			return rsp, nil
+		}
+		desired[resource.Name(o.Name)] = &resource.DesiredComposed{Resource: cd, Ready: ready(o.Name, observed)}
+	}
+	if err := response.SetDesiredComposedResources(rsp, desired); err != nil {
+		response.Fatal(rsp, errors.Wrap(err, errSetDesired))
+		return rsp, nil
+	}
+
+	if err := setStatus(dxr.Resource, srv, auth); err != nil {
+		response.Fatal(rsp, errors.Wrap(err, errSetDesiredXR))
+		return rsp, nil
+	}
+	if err := response.SetDesiredCompositeResource(rsp, dxr); err != nil {
+		response.Fatal(rsp, errors.Wrap(err, errSetDesiredXR))
+		return rsp, nil
+	}
+	log.Debug("Rendered MCP server workload", "objects", len(objs))
+	return rsp, nil
+}
+
+// getInput reads and checks the input. A Composition that gives none gets
+// the defaults.
+func getInput(req *fnv1.RunFunctionRequest) (*v1beta1.Workload, error) {
+	in := &v1beta1.Workload{}
+	if req.GetInput() != nil {
+		if err := request.GetInput(req, in); err != nil {
+			return nil, err
+		}
+	}
+	in.Default()
+	return in, in.Validate()
+}
+
+// server reads the XR. A v2 XR is namespaced and its objects get its name; a
+// legacy XR's objects go to its claim's namespace and get the claim's name,
+// which is the name its users know.
+func server(xr *composite.Unstructured) (*render.Server, error) {
+	s := &render.Server{Name: xr.GetName(), Namespace: xr.GetNamespace()}
+	if err := xr.GetValueInto("spec", &s.Spec); err != nil {
+		return nil, errors.Wrap(err, "cannot read spec")
+	}
+	if s.Namespace == "" {
+		ref := xr.GetClaimReference()
+		if ref == nil || ref.Namespace == "" {
+			return nil, errors.Errorf("%s %q has no claim: create it through an %s, whose namespace the workload runs in", xr.GetKind(), xr.GetName(), platform.MCPServerClaimKind)
+		}
+		s.Name, s.Namespace = ref.Name, ref.Namespace
+	}
+	render.Defaults(&s.Spec)
+	return s, render.Validate(s)
+}
+
+// requireConfig asks Crossplane for the referenced ExternalAuthConfig and
+// returns it once fetched; nil when fetched and not found.
+func requireConfig(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, ns, name string) (*authv1alpha1.ExternalAuthConfig, bool, error) {
+	if rsp.Requirements == nil {
+		rsp.Requirements = &fnv1.Requirements{}
+	}
+	rsp.Requirements.Resources = map[string]*fnv1.ResourceSelector{RequiredConfig: {
+		ApiVersion: authv1alpha1.SchemeGroupVersion.String(),
+		Kind:       authv1alpha1.ExternalAuthConfigKind,
+		Match:      &fnv1.ResourceSelector_MatchName{MatchName: name},
+		Namespace:  &ns,
+	}}
+	rr, err := request.GetRequiredResources(req)
+	if err != nil {
+		return nil, false, err
+	}
+	found, ok := rr[RequiredConfig]
+	if !ok {
+		return nil, false, nil
+	}
+	for _, r := range found {
+		if r.Resource.GetName() != name || r.Resource.GetNamespace() != ns {
+			continue
+		}
+		cfg := &authv1alpha1.ExternalAuthConfig{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(r.Resource.Object, cfg); err != nil {
+			return nil, true, errors.Wrap(err, errConfig)
+		}
+		return cfg, true, nil
+	}
+	return nil, true, nil
+}
+
+// authInEffect is the outgoing authentication the config gives the server,
+// or why there is none to be had now.
+func authInEffect(srv *render.Server, cfg *authv1alpha1.ExternalAuthConfig) (*platform.ExternalAuthStatus, *render.ConfigError) {
+	ea := srv.Spec.ExternalAuth
+	switch {
+	case ea == nil:
+		return nil, nil
+	case cfg == nil && ea.ConfigRef != nil:
+		return nil, &render.ConfigError{Reason: render.ReasonConfigNotFound, Message: fmt.Sprintf("ExternalAuthConfig %q not found in namespace %q", ea.ConfigRef.Name, srv.Namespace)}
+	case cfg == nil:
+		return nil, &render.ConfigError{Reason: render.ReasonConfigNotReady, Message: fmt.Sprintf("ExternalAuthConfig %q is being created", render.InlineConfigName(srv))}
+	}
+	a, cerr := render.Auth(cfg)
+	if cerr != nil {
+		return nil, cerr
+	}
+	return a, nil
+}
+
+// lastGood is the outgoing authentication the XR last reported running with.
+func lastGood(xr *composite.Unstructured) *platform.ExternalAuthStatus {
+	a := &platform.ExternalAuthStatus{}
+	if err := xr.GetValueInto("status.externalAuth", a); err != nil || a.ConfigName == "" || a.ConfigHash == "" {
+		return nil
+	}
+	return a
+}
+
+func reportAuth(rsp *fnv1.RunFunctionResponse, a *platform.ExternalAuthStatus) {
+	if a == nil {
+		response.ConditionTrue(rsp, TypeExternalAuthReady, ReasonNotConfigured).WithMessage("no outgoing authentication is configured").TargetCompositeAndClaim()
+		return
+	}
+	response.ConditionTrue(rsp, TypeExternalAuthReady, ReasonAvailable).
+		WithMessage(fmt.Sprintf("ExternalAuthConfig %q is Ready (configHash %s)", a.ConfigName, a.ConfigHash)).TargetCompositeAndClaim()
+}
+
+// reportTokenExchange warns when token exchange would silently do nothing:
+// without inbound OIDC the proxy has no user token to exchange and passes
+// requests through unchanged.
+func reportTokenExchange(rsp *fnv1.RunFunctionResponse, srv *render.Server, a *platform.ExternalAuthStatus) {
+	switch {
+	case a == nil || a.TokenURL == "":
+		response.ConditionFalse(rsp, TypeTokenExchangeActive, ReasonNotConfigured).WithMessage("no token exchange is configured").TargetCompositeAndClaim()
+	case srv.Spec.OIDC == nil:
+		msg := "token exchange is configured but spec.oidc is not: without inbound authentication the proxy has no user token to exchange and passes requests through unexchanged"
+		response.ConditionFalse(rsp, TypeTokenExchangeActive, ReasonNoInboundAuth).WithMessage(msg).TargetCompositeAndClaim()
+		response.Warning(rsp, errors.New(msg)).WithReason(ReasonNoInboundAuth).TargetCompositeAndClaim()
+	default:
+		response.ConditionTrue(rsp, TypeTokenExchangeActive, ReasonActive).
+			WithMessage(fmt.Sprintf("tokens validated against %s are exchanged at %s for audience %q", srv.Spec.OIDC.Issuer, a.TokenURL, a.Audience)).TargetCompositeAndClaim()
+	}
+}
+
+// ready is a composed resource's readiness: the Deployment when Available,
+// a dedicated ExternalAuthConfig when Ready, anything else once it exists.
+func ready(name string, observed map[resource.Name]resource.ObservedComposed) resource.Ready {
+	o, ok := observed[resource.Name(name)]
+	if !ok {
+		return resource.ReadyFalse
+	}
+	var c xpv2.Condition
+	switch name {
+	case render.NameDeployment:
+		c = o.Resource.GetCondition("Available")
+	case render.NameExternalAuthConfig:
+		c = o.Resource.GetCondition(xpv2.TypeReady)
+	default:
+		return resource.ReadyTrue
+	}
+	if c.Status == corev1.ConditionTrue {
+		return resource.ReadyTrue
+	}
+	return resource.ReadyFalse
+}
+
+// setStatus reports the URL and the outgoing authentication in effect.
+func setStatus(xr *composite.Unstructured, srv *render.Server, a *platform.ExternalAuthStatus) error {
+	if err := xr.SetString("status.url", render.URL(srv)); err != nil {
+		return err
+	}
+	if a == nil {
+		return nil
+	}
+	if err := xr.SetString("status.externalAuthConfigHash", a.ConfigHash); err != nil {
+		return err
+	}
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(a)
+	if err != nil {
+		return err
+	}
+	return xr.SetValue("status.externalAuth", u)
+}
