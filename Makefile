@@ -10,33 +10,39 @@ COVER_MIN ?= 80
 
 export TOOLS_BIN
 
-.PHONY: all generate build lint test test-unit test-integration cover reviewable tools run stop help
+.PHONY: all generate build lint test test-unit test-integration goldens fuzz bench cover reviewable tools run stop help
 
 all: build
 
 help:
 	@echo "make run         build everything and start the local control plane with an example"
-	@echo "make test        every test: unit and integration (real kube-apiserver + etcd)"
-	@echo "make generate    regenerate deepcopy code and CRDs"
-	@echo "make build       build the provider binary into _output/bin"
-	@echo "make lint        go vet and gofmt"
+	@echo "make test        every test: unit, integration (real kube-apiserver + etcd), crossplane render goldens"
+	@echo "make generate    regenerate deepcopy code, CRDs, the function input CRD and the XRDs"
+	@echo "make build       build the provider and function binaries into _output/bin"
+	@echo "make lint        go vet, gofmt and golangci-lint"
+	@echo "make goldens     rewrite the examples' rendered.yaml from crossplane render"
+	@echo "make fuzz        every fuzz test for FUZZTIME (2m) each"
+	@echo "make bench       the Go benchmarks"
 	@echo "make reviewable  generate, lint and test"
 
 generate:
-	cd apis && $(GO) generate ./...
+	$(GO) generate ./apis/... ./internal/function/input/...
 
 build:
 	$(GO) build -trimpath -o $(OUTPUT)/bin/provider ./cmd/provider
+	$(GO) build -trimpath -o $(OUTPUT)/bin/function ./cmd/function
 
 lint:
-	$(GO) vet ./... 
+	$(GO) vet ./...
 	$(GO) vet -tags integration ./test/...
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needs to run on:"; echo "$$out"; exit 1; fi
+	cluster/tools/build.sh golangci-lint
+	$(TOOLS_BIN)/golangci-lint run ./...
 
 # The pinned tools the tests need, built from Go modules into $(TOOLS_BIN).
 tools:
-	cluster/tools/build.sh etcd kube-apiserver
+	cluster/tools/build.sh etcd kube-apiserver crossplane
 
 # test runs unit and integration tests in one go so that coverage of
 # internal/ counts both, then enforces the floor.
@@ -51,6 +57,23 @@ test-unit:
 
 test-integration: tools
 	KUBEBUILDER_ASSETS=$(TOOLS_BIN) $(GO) test -tags integration -count=1 ./test/integration/...
+
+# goldens rewrites examples/*/rendered.yaml with what crossplane render gives
+# now; review the diff before committing it.
+goldens: tools
+	KUBEBUILDER_ASSETS=$(TOOLS_BIN) $(GO) test -tags integration -count=1 ./test/integration/ -run 'TestRenderGoldens' -args -update
+
+# fuzz runs every fuzz test for FUZZTIME each (make test runs their seeds).
+FUZZTIME ?= 2m
+fuzz:
+	@for t in FuzzRunFunction:./internal/function FuzzParseMetadata:./internal/oauth FuzzParseErrorResponse:./internal/oauth FuzzClassifyResponse:./internal/oauth; do \
+		echo ">> $${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) "$${t#*:}" || exit 1; \
+	done
+
+# bench runs the Go benchmarks.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
 cover:
 	@total=$$($(GO) tool cover -func=$(OUTPUT)/cover.out | awk '/^total:/ {sub("%","",$$3); print $$3}'); \

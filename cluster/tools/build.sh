@@ -23,6 +23,8 @@ declare -A tools=(
   [kube-apiserver]="kubernetes k8s.io/kubernetes/cmd/kube-apiserver ${k8s_ldflags}"
   [kube-controller-manager]="kubernetes k8s.io/kubernetes/cmd/kube-controller-manager ${k8s_ldflags}"
   [kube-scheduler]="kubernetes k8s.io/kubernetes/cmd/kube-scheduler ${k8s_ldflags}"
+  [golangci-lint]="golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint "
+  [crossplane]="crossplane-cli github.com/crossplane/crossplane/v2/cmd/crank "
 )
 
 build() {

@@ -67,8 +67,14 @@ func run(m *testing.M) int {
 	}
 	defer idp.Close()
 
+	core, err := coreCRDs()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "package", "provider", "crds")},
+		// Our CRDs, and Crossplane's Usage for rendered objects' dry runs.
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "package", "provider", "crds"), filepath.Join(core, "protection.crossplane.io_usages.yaml")},
 		ErrorIfCRDPathMissing: true,
 	}
 	cfg, err := env.Start()
