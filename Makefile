@@ -29,8 +29,9 @@ generate:
 	$(GO) generate ./apis/... ./internal/function/input/...
 
 build:
-	$(GO) build -trimpath -o $(OUTPUT)/bin/provider ./cmd/provider
-	$(GO) build -trimpath -o $(OUTPUT)/bin/function ./cmd/function
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(OUTPUT)/bin/provider ./cmd/provider
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(OUTPUT)/bin/function ./cmd/function
+	$(GO) build -o $(OUTPUT)/bin/local ./cluster/local
 
 lint:
 	$(GO) vet ./...

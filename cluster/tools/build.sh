@@ -23,8 +23,11 @@ declare -A tools=(
   [kube-apiserver]="kubernetes k8s.io/kubernetes/cmd/kube-apiserver ${k8s_ldflags}"
   [kube-controller-manager]="kubernetes k8s.io/kubernetes/cmd/kube-controller-manager ${k8s_ldflags}"
   [kube-scheduler]="kubernetes k8s.io/kubernetes/cmd/kube-scheduler ${k8s_ldflags}"
+  [kubectl]="kubernetes k8s.io/kubernetes/cmd/kubectl ${k8s_ldflags}"
   [golangci-lint]="golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint "
   [crossplane]="crossplane-cli github.com/crossplane/crossplane/v2/cmd/crank "
+  [crossplane-core]="crossplane-core github.com/crossplane/crossplane/v2/cmd/crossplane -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=v2.4.0"
+  [kwok]="kwok sigs.k8s.io/kwok/cmd/kwok "
 )
 
 build() {

@@ -57,6 +57,8 @@ type Options struct {
 
 	// Logger receives the provider's logs. Default: discarded.
 	Logger *slog.Logger
+	// Addr to listen on. Default "127.0.0.1:0", a random port.
+	Addr string
 }
 
 // Server is a running authorization server.
@@ -78,7 +80,7 @@ type Server struct {
 	closed   chan struct{}
 }
 
-// Start serves the provider on 127.0.0.1 (random port) with TLS until ctx is
+// Start serves the provider on Options.Addr (127.0.0.1, random port) with TLS until ctx is
 // done or Close is called. The server accepts requests when Start returns.
 func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.ClientID == "" {
@@ -100,7 +102,10 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	// Bind first: the issuer must contain the port.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}

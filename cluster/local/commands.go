@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type startCmd struct {
+	Timeout time.Duration `default:"10m" help:"How long to wait for the plane to serve."`
+}
+
+// Run starts the supervisor in the background, unless one runs, and waits
+// until it reports the plane ready, printing its progress.
+func (c *startCmd) Run(p *paths) error {
+	if pid, ok := supervisorPID(p); ok {
+		if ph, _ := os.ReadFile(p.phaseFile()); string(ph) == "ready" {
+			fmt.Printf("The local control plane already runs (supervisor pid %d).\n", pid)
+			return nil
+		}
+		return waitReady(p, pid, c.Timeout)
+	}
+	for _, t := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "crossplane-core", "crossplane"} {
+		if _, err := os.Stat(p.tool(t)); err != nil {
+			return fmt.Errorf("%s is missing from %s: run cluster/tools/build.sh (make run does)", t, p.tools)
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(p.log("supervisor"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	_ = os.Remove(p.phaseFile())
+	cmd := exec.Command(self, "--state="+p.state, "--tools="+p.tools, "--bin="+p.bin, "supervise")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("cannot start the supervisor: %w", err)
+	}
+	pid := cmd.Process.Pid
+	_ = cmd.Process.Release()
+	fmt.Printf("Starting the local control plane (supervisor pid %d, logs in %s).\n", pid, p.logs())
+	return waitReady(p, pid, c.Timeout)
+}
+
+// waitReady follows the supervisor's phases until ready or failed.
+func waitReady(p *paths, pid int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile(p.phaseFile())
+		ph := string(b)
+		if ph != last && ph != "" {
+			fmt.Println("  " + ph)
+			last = ph
+		}
+		switch {
+		case ph == "ready":
+			return nil
+		case strings.HasPrefix(ph, "failed"):
+			return fmt.Errorf("the local control plane did not start: %s (logs in %s)", ph, p.logs())
+		}
+		if syscall.Kill(pid, 0) != nil {
+			return fmt.Errorf("the supervisor exited; see %s", p.log("supervisor"))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return fmt.Errorf("the local control plane did not start within %s (logs in %s)", timeout, p.logs())
+}
+
+// supervisorPID is the running supervisor's pid.
+func supervisorPID(p *paths) (int, bool) {
+	b, err := os.ReadFile(p.pidFile("supervisor"))
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, false
+	}
+	self, _ := os.Executable()
+	if !pidAlive(pid, filepath.Dir(self)) {
+		return 0, false
+	}
+	return pid, true
+}
+
+type stopCmd struct{}
+
+// Run stops the supervisor, which stops its children; then makes sure no
+// process the plane started survives, by pid, and only those.
+func (c *stopCmd) Run(p *paths) error { //nolint:unparam // Kong runs commands that return an error.
+	if pid, ok := supervisorPID(p); ok {
+		fmt.Printf("Stopping the local control plane (supervisor pid %d).\n", pid)
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		for i := 0; i < 120 && syscall.Kill(pid, 0) == nil; i++ {
+			time.Sleep(250 * time.Millisecond)
+		}
+	} else {
+		fmt.Println("No local control plane runs.")
+	}
+	files, _ := filepath.Glob(filepath.Join(p.pids(), "*.pid"))
+	self, _ := os.Executable()
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err == nil && pidAlive(pid, p.tools, p.bin, filepath.Dir(self)) {
+			fmt.Printf("  killing leftover %s (pid %d)\n", strings.TrimSuffix(filepath.Base(f), ".pid"), pid)
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		_ = os.Remove(f)
+	}
+	_ = os.Remove(p.phaseFile())
+	return nil
+}
+
+type statusCmd struct{}
+
+// Run prints the supervisor's phase and each process.
+func (c *statusCmd) Run(p *paths) error {
+	pid, ok := supervisorPID(p)
+	if !ok {
+		fmt.Println("The local control plane is not running. Start it with make run.")
+		return errors.New("not running")
+	}
+	ph, _ := os.ReadFile(p.phaseFile())
+	fmt.Printf("supervisor  pid %-7d %s\n", pid, ph)
+	files, _ := filepath.Glob(filepath.Join(p.pids(), "*.pid"))
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".pid")
+		if name == "supervisor" {
+			continue
+		}
+		b, _ := os.ReadFile(f)
+		cpid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		state := "running"
+		if !pidAlive(cpid, p.tools, p.bin) {
+			state = "NOT RUNNING"
+		}
+		fmt.Printf("%-24s pid %-7d %s\n", name, cpid, state)
+	}
+	fmt.Printf("\nexport KUBECONFIG=%s\n", p.kubeconfig())
+	return nil
+}
+
+type upCmd struct {
+	Timeout time.Duration `default:"10m" help:"How long each step may take."`
+}
+
+// Run is make run: start, install, apply, summary.
+func (c *upCmd) Run(p *paths) error {
+	if err := (&startCmd{Timeout: c.Timeout}).Run(p); err != nil {
+		return err
+	}
+	if err := (&installCmd{Timeout: c.Timeout}).Run(p); err != nil {
+		return err
+	}
+	if err := (&applyCmd{Timeout: c.Timeout}).Run(p); err != nil {
+		return err
+	}
+	return (&summaryCmd{}).Run(p)
+}
+
+// ctx is a context for one command.
+func ctx(timeout time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), timeout)
+}

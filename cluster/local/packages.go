@@ -1,0 +1,334 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	corev1 "k8s.io/api/core/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	pkgv1 "github.com/crossplane/crossplane/apis/v2/pkg/v1"
+	pkgv1beta1 "github.com/crossplane/crossplane/apis/v2/pkg/v1beta1"
+)
+
+// Packages are published as xpkg.crossplane.io/crossmcp/<name>; the local
+// plane's ImageConfig rewrites that prefix to its own registry, so package
+// references, dependency names and Compositions are the ones users see.
+const (
+	publicPrefix = "xpkg.crossplane.io/crossmcp/"
+	localPrefix  = registryAddr + "/crossmcp/"
+
+	providerPackage      = "provider-mcp"
+	functionPackage      = "function-mcp-server"
+	configurationPackage = "configuration-mcp"
+)
+
+// A pkg is one of our three packages.
+type pkg struct {
+	name, kind, root, binary string
+}
+
+var packages = []pkg{
+	{name: providerPackage, kind: "provider", root: "package/provider", binary: "provider"},
+	{name: functionPackage, kind: "function", root: "package/function", binary: "function"},
+	{name: configurationPackage, kind: "configuration", root: "package/configuration"},
+}
+
+type installCmd struct {
+	Timeout time.Duration `default:"10m" help:"How long to wait for the packages to become healthy."`
+}
+
+// Run builds the three packages (runtime images from our static binaries,
+// no Docker), pushes them to the local registry, and installs
+// configuration-mcp with `crossplane xpkg install`; Crossplane resolves the
+// provider and function as its dependencies.
+func (c *installCmd) Run(p *paths) error {
+	ctx, cancel := ctx(c.Timeout)
+	defer cancel()
+	kube, err := newClient(p.kubeconfig())
+	if err != nil {
+		return err
+	}
+	out := filepath.Join(p.state, "packages")
+	if err := os.MkdirAll(out, 0o750); err != nil {
+		return err
+	}
+	versions := map[string]string{}
+	for _, pk := range packages {
+		v, err := buildAndPush(p, pk, out)
+		if err != nil {
+			return fmt.Errorf("package %s: %w", pk.name, err)
+		}
+		versions[pk.name] = v
+	}
+	ic := &pkgv1beta1.ImageConfig{ObjectMeta: metav1.ObjectMeta{Name: "local-registry"}}
+	if err := createOrUpdate(ctx, kube, ic, func() {
+		ic.Spec = pkgv1beta1.ImageConfigSpec{
+			MatchImages:  []pkgv1beta1.ImageMatch{{Type: pkgv1beta1.Prefix, Prefix: publicPrefix}},
+			RewriteImage: &pkgv1beta1.ImageRewrite{Prefix: localPrefix},
+		}
+	}); err != nil {
+		return fmt.Errorf("cannot point %s at the local registry: %w", publicPrefix, err)
+	}
+	if err := applyFile(ctx, kube, filepath.Join("cluster", "rbac", "aggregate-to-crossplane.yaml"), ""); err != nil {
+		return err
+	}
+	ref := publicPrefix + configurationPackage + ":" + versions[configurationPackage]
+	verb := "install"
+	if err := kube.Get(ctx, client.ObjectKey{Name: configurationPackage}, &pkgv1.Configuration{}); err == nil {
+		verb = "update"
+	}
+	fmt.Printf("Running crossplane xpkg %s configuration %s %s\n", verb, ref, configurationPackage)
+	if err := runCLI(p, "xpkg", verb, "configuration", ref, configurationPackage); err != nil {
+		return err
+	}
+	return waitPackagesHealthy(ctx, kube, c.Timeout)
+}
+
+// buildAndPush builds a package and pushes it under a version that changes
+// only when its content does.
+func buildAndPush(p *paths, pk pkg, out string) (string, error) {
+	digest, err := inputDigest(p, pk)
+	if err != nil {
+		return "", err
+	}
+	version, fresh, err := versionFor(p, pk.name, digest)
+	if err != nil {
+		return "", err
+	}
+	file := filepath.Join(out, pk.name+".xpkg")
+	args := []string{"xpkg", "build", "--package-root=" + pk.root, "--examples-root=" + filepath.Join(p.state, "no-examples"), "--package-file=" + file}
+	if pk.binary != "" {
+		img := filepath.Join(out, pk.name+"-runtime.tar")
+		if err := runtimeImage(p.binary(pk.binary), "/"+pk.binary, img); err != nil {
+			return "", fmt.Errorf("cannot build the runtime image: %w", err)
+		}
+		args = append(args, "--embed-runtime-image-tarball="+img)
+	}
+	fmt.Printf("Building %s %s\n", pk.name, version)
+	if err := runCLI(p, args...); err != nil {
+		return "", err
+	}
+	// The registry lives in the supervisor's memory: push even when the
+	// version is known, a restarted plane has forgotten it.
+	if err := runCLI(p, "xpkg", "push", "--package-files="+file, localPrefix+pk.name+":"+version); err != nil {
+		return "", err
+	}
+	if fresh {
+		if err := saveVersion(p, pk.name, digest, version); err != nil {
+			return "", err
+		}
+	}
+	return version, nil
+}
+
+// runtimeImage is a one-layer image holding a static binary as its
+// entrypoint, built without Docker.
+func runtimeImage(bin, path, out string) error {
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		return fmt.Errorf("%w: run make build first", err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(path, "/"), Mode: 0o755, Size: int64(len(b)), ModTime: time.Unix(0, 0)}); err != nil {
+		return err
+	}
+	if _, err := tw.Write(b); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
+	if err != nil {
+		return err
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		return err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return err
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.Config.Entrypoint = []string{path}
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		return err
+	}
+	img = mutate.MediaType(img, "application/vnd.oci.image.manifest.v1+json")
+	img = mutate.ConfigMediaType(img, "application/vnd.oci.image.config.v1+json")
+	tag, err := name.NewTag("crossmcp/runtime:local")
+	if err != nil {
+		return err
+	}
+	return tarball.WriteToFile(out, tag, img)
+}
+
+// inputDigest hashes what goes into a package: its folder and its binary.
+func inputDigest(p *paths, pk pkg) (string, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(pk.root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s %d\n", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if pk.binary != "" {
+		f, err := os.Open(p.binary(pk.binary))
+		if err != nil {
+			return "", fmt.Errorf("%w: run make build first", err)
+		}
+		defer f.Close()
+		if _, err := io.Copy(h, f); err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+type pushed struct {
+	Digest  string `json:"digest"`
+	Version string `json:"version"`
+}
+
+func versionsFile(p *paths) string { return filepath.Join(p.state, "packages", "versions.json") }
+
+// versionFor is v0.1.0 for a package never pushed, the same version for the
+// same content, and the next patch version for new content, so Crossplane
+// sees an upgrade whenever something changed.
+func versionFor(p *paths, pkgName, digest string) (string, bool, error) {
+	all := map[string]pushed{}
+	if b, err := os.ReadFile(versionsFile(p)); err == nil {
+		if err := json.Unmarshal(b, &all); err != nil {
+			return "", false, err
+		}
+	}
+	last, ok := all[pkgName]
+	if !ok {
+		return "v0.1.0", true, nil
+	}
+	if last.Digest == digest {
+		return last.Version, false, nil
+	}
+	var major, minor, patch int
+	if _, err := fmt.Sscanf(last.Version, "v%d.%d.%d", &major, &minor, &patch); err != nil {
+		return "", false, fmt.Errorf("cannot read version %q of %s: %w", last.Version, pkgName, err)
+	}
+	return fmt.Sprintf("v%d.%d.%d", major, minor, patch+1), true, nil
+}
+
+func saveVersion(p *paths, pkgName, digest, version string) error {
+	all := map[string]pushed{}
+	if b, err := os.ReadFile(versionsFile(p)); err == nil {
+		_ = json.Unmarshal(b, &all)
+	}
+	all[pkgName] = pushed{Digest: digest, Version: version}
+	b, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(versionsFile(p), b, 0o600)
+}
+
+// runCLI runs the pinned Crossplane CLI against the plane.
+func runCLI(p *paths, args ...string) error {
+	cmd := exec.Command(p.tool("crossplane"), args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+p.kubeconfig())
+	var outb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &outb, &outb
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("crossplane %s: %w\n%s", strings.Join(args, " "), err, outb.String())
+	}
+	return nil
+}
+
+// waitPackagesHealthy waits for the configuration and its two dependencies.
+func waitPackagesHealthy(ctx context.Context, kube client.Client, timeout time.Duration) error {
+	fmt.Println("Waiting for configuration-mcp, crossmcp-provider-mcp and crossmcp-function-mcp-server to be Installed and Healthy")
+	return waitFor(ctx, "packages healthy", nil, timeout, func(ctx context.Context) error {
+		for _, o := range []pkgv1.Package{
+			&pkgv1.Configuration{ObjectMeta: metav1.ObjectMeta{Name: configurationPackage}},
+			&pkgv1.Provider{ObjectMeta: metav1.ObjectMeta{Name: dnsLabel(providerPackage)}},
+			&pkgv1.Function{ObjectMeta: metav1.ObjectMeta{Name: dnsLabel(functionPackage)}},
+		} {
+			if err := kube.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
+				return err
+			}
+			for _, t := range []xpv2.ConditionType{pkgv1.TypeInstalled, pkgv1.TypeHealthy} {
+				if c := o.GetCondition(t); c.Status != corev1.ConditionTrue {
+					return fmt.Errorf("%s is not %s: %s %s", o.GetName(), t, c.Reason, c.Message)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// dnsLabel is the object name Crossplane gives a dependency.
+func dnsLabel(pkgName string) string { return "crossmcp-" + pkgName }
+
+// applyFile server-side applies every object of a YAML file, in namespace ns
+// when the object names none.
+func applyFile(ctx context.Context, kube client.Client, path, ns string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if len(u.Object) == 0 {
+			continue
+		}
+		if u.GetNamespace() == "" && ns != "" {
+			u.SetNamespace(ns)
+		}
+		if err := kube.Patch(ctx, u, client.Apply, client.FieldOwner("local-plane"), client.ForceOwnership); err != nil { //nolint:staticcheck // client.Apply with unstructured is the simplest apply.
+			if kerrors.IsNotFound(err) {
+				return fmt.Errorf("cannot apply %s %s from %s (is its CRD installed?): %w", u.GetKind(), u.GetName(), path, err)
+			}
+			return fmt.Errorf("cannot apply %s %s from %s: %w", u.GetKind(), u.GetName(), path, err)
+		}
+	}
+}

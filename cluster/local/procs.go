@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// A proc is a child process of the supervisor, with its own log and pid file.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// procs runs and stops the plane's processes. Children get their own process
+// group so a terminal's ^C reaches only the supervisor, which stops them in
+// reverse order.
+type procs struct {
+	p *paths
+
+	mu    sync.Mutex
+	order []*proc
+	byKey map[string]*proc
+}
+
+func newProcs(p *paths) *procs { return &procs{p: p, byKey: map[string]*proc{}} }
+
+// start runs bin with args and env added to the supervisor's environment.
+func (ps *procs) start(name, bin string, args, env []string) (*proc, error) {
+	logf, err := os.OpenFile(ps.p.log(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(logf, "\n==== %s %s %s\n", time.Now().Format(time.RFC3339), bin, strings.Join(args, " "))
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		_ = logf.Close()
+		return nil, fmt.Errorf("cannot start %s: %w", name, err)
+	}
+	pr := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	_ = os.WriteFile(ps.p.pidFile(name), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
+	go func() {
+		pr.err = cmd.Wait()
+		_ = logf.Close()
+		close(pr.done)
+	}()
+	ps.mu.Lock()
+	ps.order = append(ps.order, pr)
+	ps.byKey[name] = pr
+	ps.mu.Unlock()
+	return pr, nil
+}
+
+// running reports whether the named process runs.
+func (ps *procs) running(name string) bool {
+	ps.mu.Lock()
+	pr, ok := ps.byKey[name]
+	ps.mu.Unlock()
+	if !ok {
+		return false
+	}
+	select {
+	case <-pr.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop ends one process: SIGTERM to its group, SIGKILL after grace.
+func (ps *procs) stop(name string, grace time.Duration) {
+	ps.mu.Lock()
+	pr, ok := ps.byKey[name]
+	ps.mu.Unlock()
+	if !ok {
+		return
+	}
+	pgid := pr.cmd.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-pr.done:
+	case <-time.After(grace):
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-pr.done
+	}
+	_ = os.Remove(ps.p.pidFile(name))
+}
+
+// stopAll ends every process, last started first.
+func (ps *procs) stopAll() {
+	ps.mu.Lock()
+	order := append([]*proc(nil), ps.order...)
+	ps.mu.Unlock()
+	for i := len(order) - 1; i >= 0; i-- {
+		ps.stop(order[i].name, 15*time.Second)
+	}
+}
+
+// waitFor polls check until it returns nil, the process dies or ctx ends.
+func waitFor(ctx context.Context, what string, pr *proc, timeout time.Duration, check func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		if pr != nil {
+			select {
+			case <-pr.done:
+				return fmt.Errorf("%s exited (%w) before it was ready; see %s", pr.name, pr.err, filepath.Join("logs", pr.name+".log"))
+			default:
+			}
+		}
+		if last = check(ctx); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: not ready within %s: %w", what, timeout, errors.Join(last, ctx.Err()))
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// pidAlive reports whether a pid from a pid file still runs one of the
+// plane's binaries, so a recycled pid is never signalled.
+func pidAlive(pid int, dirs ...string) bool {
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		return false
+	}
+	for _, d := range dirs {
+		if strings.HasPrefix(exe, d+string(os.PathSeparator)) {
+			return true
+		}
+	}
+	return false
+}
