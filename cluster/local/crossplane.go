@@ -76,7 +76,7 @@ func (pl *plane) crossplane(ctx context.Context) error {
 			return err
 		}
 	}
-	xp, err := pl.procs.start("crossplane", bin, []string{"core", "start"}, append(env,
+	xp, err := pl.procs.start("crossplane", bin, []string{"core", "start", "--enable-dependency-version-upgrades"}, append(env,
 		"TLS_CLIENT_CERTS_DIR="+clientDir, "TLS_SERVER_CERTS_DIR="+serverDir,
 		"XPKG_CACHE_DIR="+filepath.Join(pl.p.state, "xpkg-cache"),
 		"PACKAGE_RUNTIME=Provider=External;Function=External",
@@ -206,6 +206,10 @@ func (pl *plane) serveRevision(ctx context.Context, r pkgv1.PackageRevisionWithR
 		if err := pl.kube.Status().Update(ctx, r); err != nil && !kerrors.IsConflict(err) {
 			return fmt.Errorf("cannot report the runtime on the revision: %w", err)
 		}
+	}
+	// make run rebuilds our binaries: run the new one.
+	if pl.procs.stale(bin) {
+		pl.procs.stop(bin, 10*time.Second)
 	}
 	if pl.procs.running(bin) {
 		return nil

@@ -16,10 +16,12 @@ import (
 
 // A proc is a child process of the supervisor, with its own log and pid file.
 type proc struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	name    string
+	bin     string
+	started time.Time
+	cmd     *exec.Cmd
+	done    chan struct{}
+	err     error
 }
 
 // procs runs and stops the plane's processes. Children get their own process
@@ -50,7 +52,7 @@ func (ps *procs) start(name, bin string, args, env []string) (*proc, error) {
 		_ = logf.Close()
 		return nil, fmt.Errorf("cannot start %s: %w", name, err)
 	}
-	pr := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	pr := &proc{name: name, bin: bin, started: time.Now(), cmd: cmd, done: make(chan struct{})}
 	_ = os.WriteFile(ps.p.pidFile(name), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
 	go func() {
 		pr.err = cmd.Wait()
@@ -78,6 +80,19 @@ func (ps *procs) running(name string) bool {
 	default:
 		return true
 	}
+}
+
+// stale reports whether the named process runs a binary that was rebuilt
+// since it started.
+func (ps *procs) stale(name string) bool {
+	ps.mu.Lock()
+	pr, ok := ps.byKey[name]
+	ps.mu.Unlock()
+	if !ok {
+		return false
+	}
+	fi, err := os.Stat(pr.bin)
+	return err == nil && fi.ModTime().After(pr.started)
 }
 
 // stop ends one process: SIGTERM to its group, SIGKILL after grace.

@@ -1,0 +1,149 @@
+//go:build e2e
+
+// Package e2e runs provider-mcp's packages on the embedded local control
+// plane (cluster/local): real etcd, kube-apiserver, controller manager,
+// scheduler, kwok, Crossplane core with its webhooks, a local OCI registry
+// and a real OAuth 2.0 authorization server. Run it with make test-e2e,
+// which builds what it needs and isolates its ports in a network namespace.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	pkgv1 "github.com/crossplane/crossplane/apis/v2/pkg/v1"
+
+	"github.com/crossmcp/provider-mcp/apis"
+)
+
+var (
+	root  string        // the repository
+	state string        // the plane's state folder
+	kube  client.Client // admin client of the plane
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	var err error
+	if root, err = repoRoot(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	state = filepath.Join(root, "_output", "e2e-plane")
+	_ = os.RemoveAll(state)
+	defer func() { _, _ = local("stop") }()
+	for _, step := range []string{"start", "install"} {
+		if out, err := local(step); err != nil {
+			fmt.Fprintf(os.Stderr, "local %s: %v\n%s\n", step, err, out)
+			dumpLogs()
+			return 1
+		}
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(state, "kubeconfig"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	s := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(s)
+	_ = apis.AddToScheme(s)
+	_ = pkgv1.SchemeBuilder.AddToScheme(s)
+	if kube, err = client.New(cfg, client.Options{Scheme: s}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	code := m.Run()
+	if code != 0 {
+		dumpLogs()
+	}
+	return code
+}
+
+func repoRoot() (string, error) {
+	d, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for ; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+	}
+	return "", fmt.Errorf("no go.mod above the working directory")
+}
+
+// local runs the plane's command against the e2e state folder.
+func local(args ...string) (string, error) {
+	return runIn(root, nil, filepath.Join(root, "_output", "bin", "local"),
+		append([]string{"--state=" + state, "--tools=" + tools(), "--bin=" + filepath.Join(root, "_output", "bin")}, args...)...)
+}
+
+func tools() string { return filepath.Join(root, ".cache", "tools", "bin") }
+
+// kubectl runs the pinned kubectl against the plane.
+func kubectl(args ...string) (string, error) {
+	return runIn(root, []string{"KUBECONFIG=" + filepath.Join(state, "kubeconfig")}, filepath.Join(tools(), "kubectl"), args...)
+}
+
+// crossplane runs the pinned Crossplane CLI against the plane.
+func crossplane(args ...string) (string, error) {
+	return runIn(root, []string{"KUBECONFIG=" + filepath.Join(state, "kubeconfig")}, filepath.Join(tools(), "crossplane"), args...)
+}
+
+func runIn(dir string, env []string, bin string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// dumpLogs prints the end of each component's log, for a failed run.
+func dumpLogs() {
+	files, _ := filepath.Glob(filepath.Join(state, "logs", "*.log"))
+	for _, f := range files {
+		if strings.HasSuffix(f, "audit.log") {
+			continue
+		}
+		b, _ := os.ReadFile(f)
+		lines := strings.Split(string(b), "\n")
+		if len(lines) > 40 {
+			lines = lines[len(lines)-40:]
+		}
+		fmt.Fprintf(os.Stderr, "\n===== %s (last lines)\n%s\n", filepath.Base(f), strings.Join(lines, "\n"))
+	}
+}
+
+// eventually polls cond until it returns "" or the timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	last := ""
+	for time.Since(start) < timeout {
+		if last = cond(); last == "" {
+			return time.Since(start)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %s: %s", what, timeout, last)
+	return 0
+}
