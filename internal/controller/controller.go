@@ -5,6 +5,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	protectionv1beta1 "github.com/crossplane/crossplane/apis/v2/protection/v1beta1"
 
 	"github.com/crossmcp/provider-mcp/apis/auth/v1alpha1"
 	mcpv1alpha1 "github.com/crossmcp/provider-mcp/apis/v1alpha1"
@@ -34,5 +35,5 @@ func SetupGated(mgr ctrl.Manager, o controller.Options, eo externalauthconfig.Op
 		if err := externalauthconfig.Setup(mgr, o, eo); err != nil {
 			errs(err)
 		}
-	}, v1alpha1.ExternalAuthConfigGroupVersionKind, mcpv1alpha1.ProviderConfigUsageGroupVersionKind)
+	}, v1alpha1.ExternalAuthConfigGroupVersionKind, mcpv1alpha1.ProviderConfigUsageGroupVersionKind, protectionv1beta1.UsageGroupVersionKind)
 }

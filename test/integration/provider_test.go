@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	protectionv1beta1 "github.com/crossplane/crossplane/apis/v2/protection/v1beta1"
 
 	"github.com/crossmcp/provider-mcp/apis/auth/v1alpha1"
 	mcpv1alpha1 "github.com/crossmcp/provider-mcp/apis/v1alpha1"
@@ -352,5 +353,36 @@ func TestSchemaRejects(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "exactly one of secretRef or configMapRef must be set") {
 			t.Errorf("Create(ProviderConfig with both CA sources): got %v", err)
 		}
+	})
+}
+
+// TestUsedBy: the config's status lists what Crossplane Usages say uses it,
+// and follows them as they come and go.
+func TestUsedBy(t *testing.T) {
+	ns := namespace(t)
+	mg := exampleEAC(t, ns)
+	create(t, clientSecret(ns, idp.ClientSecret), mg)
+	eventually(t, 30*time.Second, "Ready", readyIs(t, ns, mg.Name, corev1.ConditionTrue, ""))
+
+	u := &protectionv1beta1.Usage{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "github-external-auth"},
+		Spec: protectionv1beta1.UsageSpec{
+			Of: protectionv1beta1.NamespacedResource{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: v1alpha1.ExternalAuthConfigKind, ResourceRef: &protectionv1beta1.NamespacedResourceRef{Name: mg.Name}},
+			By: &protectionv1beta1.Resource{APIVersion: "apps/v1", Kind: "Deployment", ResourceRef: &protectionv1beta1.ResourceRef{Name: "github"}},
+		},
+	}
+	create(t, u)
+	want := []v1alpha1.ConfigUser{{APIVersion: "apps/v1", Kind: "Deployment", Name: "github", Usage: "github-external-auth"}}
+	eventually(t, 10*time.Second, "usedBy lists the Usage", func() string {
+		return cmp.Diff(want, getEAC(t, ns, mg.Name).Status.AtProvider.UsedBy)
+	})
+	if err := kube.Delete(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "usedBy empties", func() string {
+		if got := getEAC(t, ns, mg.Name).Status.AtProvider.UsedBy; len(got) != 0 {
+			return fmt.Sprintf("still %v", got)
+		}
+		return ""
 	})
 }

@@ -228,6 +228,28 @@ type ExternalAuthConfigObservation struct {
 	// Verification is the outcome of the last check of the authorization
 	// server.
 	Verification *VerificationObservation `json:"verification,omitempty"`
+
+	// UsedBy lists what uses this config, from the Crossplane Usages that
+	// protect it (an MCPServer's proxy Deployment, for one). While it is not
+	// empty, deleting the config is refused.
+	// +listType=atomic
+	// +optional
+	UsedBy []ConfigUser `json:"usedBy,omitempty"`
+}
+
+// A ConfigUser is a resource that uses an ExternalAuthConfig.
+type ConfigUser struct {
+	// APIVersion of the user.
+	APIVersion string `json:"apiVersion,omitempty"`
+
+	// Kind of the user.
+	Kind string `json:"kind"`
+
+	// Name of the user, in the config's namespace.
+	Name string `json:"name"`
+
+	// Usage that records the use.
+	Usage string `json:"usage"`
 }
 
 // ExternalAuthConfigSpec is the desired state of an ExternalAuthConfig.

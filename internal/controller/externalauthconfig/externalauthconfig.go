@@ -27,6 +27,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	protectionv1beta1 "github.com/crossplane/crossplane/apis/v2/protection/v1beta1"
 
 	"github.com/crossmcp/provider-mcp/apis/auth/v1alpha1"
 	mcpv1alpha1 "github.com/crossmcp/provider-mcp/apis/v1alpha1"
@@ -82,12 +83,19 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 
 	recorder := event.NewAPIRecorder(mgr.GetEventRecorderFor(name), o.EventFilterFunctions...) //nolint:staticcheck // crossplane-runtime's recorder wraps the old API.
 	policies := o.Features.Enabled(feature.EnableBetaManagementPolicies)
+	// A provider without the right to watch Usages must still work; only
+	// the users in status need it.
+	canWatch, err := mayWatchUsages(context.Background(), mgr.GetClient())
+	if err != nil {
+		return err
+	}
 	c := &connector{
-		kube:     mgr.GetClient(),
-		usage:    resource.NewProviderConfigUsageTracker(mgr.GetClient(), &mcpv1alpha1.ProviderConfigUsage{}),
-		verifier: newVerifier(eo.Checker, eo.VerifyInterval, eo.RetryInterval),
-		recorder: recorder,
-		policies: policies,
+		kube:        mgr.GetClient(),
+		usage:       resource.NewProviderConfigUsageTracker(mgr.GetClient(), &mcpv1alpha1.ProviderConfigUsage{}),
+		verifier:    newVerifier(eo.Checker, eo.VerifyInterval, eo.RetryInterval),
+		recorder:    recorder,
+		policies:    policies,
+		reportUsers: canWatch,
 	}
 
 	opts := []managed.ReconcilerOption{
@@ -106,14 +114,20 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 
 	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.ExternalAuthConfigGroupVersionKind), opts...)
 
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named(name).
 		WithOptions(o.ForControllerRuntime()).
 		For(&v1alpha1.ExternalAuthConfig{}, builder.WithPredicates(resource.DesiredStateChanged())).
 		// A rotated secret reaches the connection secret within seconds, not
 		// at the next poll.
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(configsForSecret(mgr.GetClient()))).
-		Complete(ratelimiter.NewReconciler(name, errors.WithSilentRequeueOnConflict(r), o.GlobalRateLimiter))
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(configsForSecret(mgr.GetClient())))
+	if c.reportUsers {
+		// Users in status follow the Usages that protect the config.
+		b = b.Watches(&protectionv1beta1.Usage{}, handler.EnqueueRequestsFromMapFunc(configsForUsage))
+	} else {
+		o.Logger.Info("Cannot list and watch Crossplane Usages: status.atProvider.usedBy stays empty. Grant it with cluster/rbac/provider-mcp.yaml.")
+	}
+	return b.Complete(ratelimiter.NewReconciler(name, errors.WithSilentRequeueOnConflict(r), o.GlobalRateLimiter))
 }
 
 // indexSecretRefs returns the names of the Secrets a config references.
@@ -150,16 +164,17 @@ func configsForSecret(c client.Reader) handler.MapFunc {
 // A connector produces an external client per reconcile; what outlives a
 // reconcile (verification outcomes, HTTP clients) lives in the verifier.
 type connector struct {
-	kube     client.Client
-	usage    resource.ModernTracker
-	verifier *verifier
-	recorder event.Recorder
-	policies bool
+	kube        client.Client
+	usage       resource.ModernTracker
+	verifier    *verifier
+	recorder    event.Recorder
+	policies    bool
+	reportUsers bool
 }
 
 // Connect tracks the provider config usage and reads its settings.
 func (c *connector) Connect(ctx context.Context, mg *v1alpha1.ExternalAuthConfig) (managed.TypedExternalClient[*v1alpha1.ExternalAuthConfig], error) {
-	e := &external{kube: c.kube, verifier: c.verifier, recorder: c.recorder, policies: c.policies}
+	e := &external{kube: c.kube, verifier: c.verifier, recorder: c.recorder, policies: c.policies, reportUsers: c.reportUsers}
 	// Nothing external needs the provider config to be deleted; a config
 	// whose provider config is gone must still be deletable.
 	if meta.WasDeleted(mg) {
@@ -179,11 +194,12 @@ func (c *connector) Connect(ctx context.Context, mg *v1alpha1.ExternalAuthConfig
 
 // external treats the published connection secret as the external resource.
 type external struct {
-	kube     client.Client
-	settings clientSettings
-	verifier *verifier
-	recorder event.Recorder
-	policies bool
+	kube        client.Client
+	settings    clientSettings
+	verifier    *verifier
+	recorder    event.Recorder
+	policies    bool
+	reportUsers bool
 
 	// details computed by Observe, published by Create and Update.
 	details managed.ConnectionDetails
@@ -216,6 +232,11 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.ExternalAuthConfig)
 	e.details = details
 
 	at := &mg.Status.AtProvider
+	if e.reportUsers {
+		if at.UsedBy, err = users(ctx, e.kube, mg); err != nil {
+			return managed.ExternalObservation{}, err
+		}
+	}
 	at.ConfigHash = hash
 	at.TokenEndpoint = ""
 	if te := p.TokenExchange; p.Type == v1alpha1.TypeTokenExchange && te != nil {
