@@ -44,7 +44,7 @@ lint:
 
 # The pinned tools the tests and the local control plane need, built from Go
 # modules into $(TOOLS_BIN).
-PLANE_TOOLS := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok crossplane crossplane-core
+PLANE_TOOLS := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok crossplane crossplane-core uptest chainsaw
 tools:
 	cluster/tools/build.sh $(PLANE_TOOLS)
 

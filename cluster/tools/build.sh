@@ -7,11 +7,16 @@
 #
 # Each tool comes from a small wrapper module beside this script whose go.mod
 # and go.sum pin it; a tool is rebuilt when its wrapper's pins change.
+#
+# chainsaw is built from a patched copy of its module that this script makes
+# in <repo>/.cache/tools/src whatever TOOLS_BIN says: the wrapper's go.mod
+# reaches it with a relative replace.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bin=${TOOLS_BIN:-$root/.cache/tools/bin}
+src=$root/.cache/tools/src
 mkdir -p "$bin"
 
 k8s_version=v1.35.4
@@ -28,7 +33,38 @@ declare -A tools=(
   [crossplane]="crossplane-cli github.com/crossplane/crossplane/v2/cmd/crank "
   [crossplane-core]="crossplane-core github.com/crossplane/crossplane/v2/cmd/crossplane -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=v2.4.0"
   [kwok]="kwok sigs.k8s.io/kwok/cmd/kwok "
+  [uptest]="uptest github.com/crossplane/uptest/cmd/uptest "
+  [chainsaw]="chainsaw github.com/kyverno/chainsaw -X github.com/kyverno/chainsaw/pkg/version.BuildVersion=v0.2.14"
 )
+
+# chainsaw v0.2.14 does not compile with Go >= 1.25: its TestDeps lacks the
+# ModulePath method testing.MainStart now requires. Copy the module out of the
+# read-only module cache once and add the method in a file of its own.
+prepare_chainsaw() {
+  local dest=$src/chainsaw@v0.2.14 patch=pkg/runner/internal/module_path.go from
+  if [ -f "$dest/$patch" ]; then
+    return 0
+  fi
+  # Run outside any module so the download touches no go.mod or go.sum.
+  from=$(cd / && go mod download -json github.com/kyverno/chainsaw@v0.2.14 | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  if [ -z "$from" ]; then
+    echo "build.sh: cannot download github.com/kyverno/chainsaw@v0.2.14" >&2
+    return 1
+  fi
+  mkdir -p "$src"
+  rm -rf "$dest" "$dest.tmp"
+  cp -R "$from" "$dest.tmp"
+  chmod -R u+w "$dest.tmp"
+  cat >"$dest.tmp/$patch" <<'GO'
+package internal
+
+// ModulePath is required of testing's deps since Go 1.25; added by
+// cluster/tools/build.sh.
+func (*TestDeps) ModulePath() string { return "" }
+GO
+  # Only a complete, patched copy gets the final name.
+  mv "$dest.tmp" "$dest"
+}
 
 build() {
   local name=$1 spec dir pkg ldflags key stamp
@@ -45,6 +81,9 @@ build() {
   fi
   echo ">> building $name from cluster/tools/$dir (a cold build takes minutes)" >&2
   local start=$SECONDS
+  case $name in
+    chainsaw) prepare_chainsaw ;;
+  esac
   (cd "$here/$dir" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin/$name.new" "$pkg")
   mv "$bin/$name.new" "$bin/$name"
   echo "$key" >"$stamp"
