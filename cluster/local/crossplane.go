@@ -76,7 +76,7 @@ func (pl *plane) crossplane(ctx context.Context) error {
 			return err
 		}
 	}
-	xp, err := pl.procs.start("crossplane", bin, []string{"core", "start", "--enable-dependency-version-upgrades"}, append(env,
+	xp, err := pl.procs.start("crossplane", bin, []string{"core", "start", "--enable-dependency-version-upgrades", "--poll-interval=" + pollInterval()}, append(env,
 		"TLS_CLIENT_CERTS_DIR="+clientDir, "TLS_SERVER_CERTS_DIR="+serverDir,
 		"XPKG_CACHE_DIR="+filepath.Join(pl.p.state, "xpkg-cache"),
 		"PACKAGE_RUNTIME=Provider=External;Function=External",
@@ -219,7 +219,7 @@ func (pl *plane) serveRevision(ctx context.Context, r pkgv1.PackageRevisionWithR
 	case "function":
 		args = []string{"--address=" + functionAddr, "--tls-certs-dir=" + dir}
 	case "provider":
-		args = []string{"--poll=1m", "--metrics-bind-address=" + providerMetrics, "--health-probe-bind-address=" + providerHealth}
+		args = []string{"--poll=" + pollInterval(), "--metrics-bind-address=" + providerMetrics, "--health-probe-bind-address=" + providerHealth}
 		env = []string{"KUBECONFIG=" + pl.p.kubeconfig()}
 	}
 	_, err := pl.procs.start(bin, pl.p.binary(bin), args, env)
@@ -274,4 +274,14 @@ func servesLoopback(certPEM []byte) bool {
 		return false
 	}
 	return c.VerifyHostname("127.0.0.1") == nil && time.Now().Before(c.NotAfter)
+}
+
+// pollInterval is how often Crossplane and the provider re-check resources
+// that did not change: 1m, or LOCAL_POLL (the e2e shortens it to measure
+// steady state in less time).
+func pollInterval() string {
+	if v := os.Getenv("LOCAL_POLL"); v != "" {
+		return v
+	}
+	return "1m"
 }

@@ -55,7 +55,7 @@ func (c *applyCmd) Run(p *paths) error {
 	}
 	fmt.Printf("Waiting for MCPServer %s/%s to be Ready\n", exampleNS, exampleXR)
 	last := ""
-	return waitFor(ctx, "MCPServer Ready", nil, c.Timeout, func(ctx context.Context) error {
+	err = waitFor(ctx, "MCPServer Ready", nil, c.Timeout, func(ctx context.Context) error {
 		xr := mcpServer()
 		if err := kube.Get(ctx, client.ObjectKey{Namespace: exampleNS, Name: exampleXR}, xr); err != nil {
 			return err
@@ -70,6 +70,29 @@ func (c *applyCmd) Run(p *paths) error {
 		}
 		return nil
 	})
+	if err != nil {
+		explain(kube)
+	}
+	return err
+}
+
+// explain prints what the MCPServer and its config say, when they did not
+// become Ready, so the cause is on screen.
+func explain(kube client.Client) {
+	ctx, cancel := ctx(30 * time.Second)
+	defer cancel()
+	xr := mcpServer()
+	if err := kube.Get(ctx, client.ObjectKey{Namespace: exampleNS, Name: exampleXR}, xr); err == nil {
+		for t, c := range conditions(xr) {
+			fmt.Printf("  MCPServer %s=%s %s: %s\n", t, c.Status, c.Reason, c.Message)
+		}
+	}
+	eac := &authv1alpha1.ExternalAuthConfig{}
+	if err := kube.Get(ctx, client.ObjectKey{Namespace: exampleNS, Name: "backend-api"}, eac); err == nil {
+		for _, c := range eac.Status.Conditions {
+			fmt.Printf("  ExternalAuthConfig %s=%s %s: %s (observedGeneration %d of %d)\n", c.Type, c.Status, c.Reason, c.Message, c.ObservedGeneration, eac.Generation)
+		}
+	}
 }
 
 func mcpServer() *unstructured.Unstructured {

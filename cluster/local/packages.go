@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
@@ -118,7 +119,9 @@ func buildAndPush(p *paths, pk pkg, out string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	file := filepath.Join(out, pk.name+".xpkg")
+	// Every version is kept: the registry forgets manifests when the plane
+	// restarts, and the plane pushes them all again (restorePackages).
+	file := filepath.Join(out, pk.name+"-"+version+".xpkg")
 	args := []string{"xpkg", "build", "--package-root=" + pk.root, "--examples-root=" + filepath.Join(p.state, "no-examples"), "--package-file=" + file}
 	if pk.binary != "" {
 		img := filepath.Join(out, pk.name+"-runtime.tar")
@@ -331,4 +334,30 @@ func applyFile(ctx context.Context, kube client.Client, path, ns string) error {
 			return fmt.Errorf("cannot apply %s %s from %s: %w", u.GetKind(), u.GetName(), path, err)
 		}
 	}
+}
+
+// restorePackages pushes every package version install ever built to the
+// registry, which keeps manifests in memory only: installed packages must
+// still resolve after the plane restarts.
+func restorePackages(p *paths) error {
+	files, err := filepath.Glob(filepath.Join(p.state, "packages", "*-v*.xpkg"))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		base := strings.TrimSuffix(filepath.Base(f), ".xpkg")
+		i := strings.LastIndex(base, "-v")
+		ref, err := name.NewTag(localPrefix + base[:i] + ":" + base[i+1:])
+		if err != nil {
+			return err
+		}
+		img, err := tarball.ImageFromPath(f, nil)
+		if err != nil {
+			return fmt.Errorf("cannot read %s: %w", f, err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			return fmt.Errorf("cannot push %s: %w", ref, err)
+		}
+	}
+	return nil
 }

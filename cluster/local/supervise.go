@@ -171,6 +171,9 @@ func (pl *plane) boot(ctx context.Context) error {
 	if err := pl.registry(ctx); err != nil {
 		return err
 	}
+	if err := restorePackages(p); err != nil {
+		return err
+	}
 	if err := pl.authServer(ctx); err != nil {
 		return err
 	}
