@@ -45,6 +45,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	state = filepath.Join(root, "_output", "e2e-plane")
+	// A short poll, so the steady-state check can watch two intervals.
+	if os.Getenv("LOCAL_POLL") == "" {
+		_ = os.Setenv("LOCAL_POLL", "15s")
+	}
 	_ = os.RemoveAll(state)
 	defer func() { _, _ = local("stop") }()
 	for _, step := range []string{"start", "install"} {
@@ -65,6 +69,12 @@ func run(m *testing.M) int {
 	_ = pkgv1.SchemeBuilder.AddToScheme(s)
 	if kube, err = client.New(cfg, client.Options{Scheme: s}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// What uptest's setup script would do: the provider config every test's
+	// ExternalAuthConfigs use, trusting the plane's authorization server.
+	if out, err := kubectl("apply", "-f", "examples/complete/providerconfig.yaml"); err != nil {
+		fmt.Fprintf(os.Stderr, "cannot apply the ClusterProviderConfig: %v\n%s\n", err, out)
 		return 1
 	}
 	code := m.Run()

@@ -120,11 +120,11 @@ func TestQuickStart(t *testing.T) {
 // TestClaim: a legacy MCPServerClaim binds to an XMCPServer whose workload
 // runs in the claim's namespace under the claim's name.
 func TestClaim(t *testing.T) {
-	if out, err := kubectl("create", "namespace", "team-b"); err != nil {
+	if out, err := kubectl("create", "namespace", "claims"); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
 	for _, f := range []string{"examples/complete/secret.yaml", "examples/complete/externalauthconfig.yaml", "examples/legacy-claim/claim.yaml"} {
-		// The quick start's files name namespace demo; put them in team-b.
+		// The examples name other namespaces; put them in claims.
 		b, err := kubectl("create", "--dry-run=client", "-o", "json", "-f", f)
 		if err != nil {
 			t.Fatalf("%v: %s", err, b)
@@ -133,13 +133,13 @@ func TestClaim(t *testing.T) {
 		if err := json.Unmarshal([]byte(b), &u.Object); err != nil {
 			t.Fatal(err)
 		}
-		u.SetNamespace("team-b")
+		u.SetNamespace("claims")
 		if err := kube.Create(context.Background(), u); err != nil {
 			t.Fatalf("cannot create %s: %v", f, err)
 		}
 	}
 	eventually(t, 3*time.Minute, "claim github Ready", func() string {
-		claim := get(t, "platform.crossmcp.io/v1alpha1", "MCPServerClaim", "team-b", "github")
+		claim := get(t, "platform.crossmcp.io/v1alpha1", "MCPServerClaim", "claims", "github")
 		if c := condition(claim, "Ready"); c.Status != corev1.ConditionTrue {
 			return fmt.Sprintf("Ready=%s %s %s", c.Status, c.Reason, c.Message)
 		}
@@ -149,7 +149,7 @@ func TestClaim(t *testing.T) {
 		return ""
 	})
 	d := &appsv1.Deployment{}
-	if err := kube.Get(context.Background(), client.ObjectKey{Namespace: "team-b", Name: "github"}, d); err != nil {
+	if err := kube.Get(context.Background(), client.ObjectKey{Namespace: "claims", Name: "github"}, d); err != nil {
 		t.Fatalf("the claim's Deployment is not in its namespace under its name: %v", err)
 	}
 	if !deploymentAvailable(d) {
