@@ -67,6 +67,9 @@ func TestQuickStart(t *testing.T) {
 	if v := cfg.Status.AtProvider.Verification; v == nil || v.Outcome != authv1alpha1.VerificationSucceeded {
 		t.Errorf("the real authorization server did not verify the config: %+v", v)
 	}
+	if u := cfg.Status.AtProvider.UsedBy; len(u) != 1 || u[0].Kind != "Deployment" || u[0].Name != "fetch" || u[0].Usage != "fetch-external-auth" {
+		t.Errorf("the config's status.atProvider.usedBy = %+v, want the Deployment fetch through Usage fetch-external-auth", u)
+	}
 	hash, _, _ := unstructured.NestedString(xr.Object, "status", "externalAuthConfigHash")
 	if hash == "" || hash != cfg.Status.AtProvider.ConfigHash {
 		t.Errorf("XR externalAuthConfigHash %q, config hash %q", hash, cfg.Status.AtProvider.ConfigHash)
