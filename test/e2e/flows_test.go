@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crossmcp/provider-mcp/test/wait"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -202,7 +204,7 @@ func TestRealTokenExchange(t *testing.T) {
 		c.Spec.ForProvider.TokenExchange.ExternalTokenHeaderName = "X-Upstream-Token"
 	})
 	mustCreate(t, clientSecretObj(ns, idpClientSecret), cfg, mcpServerXR(t, ns, "github", "backend-api"))
-	eventually(t, 2*time.Minute, "MCPServer Ready", xrReady(t, ns, "github"))
+	wait.For(t, 2*time.Minute, "MCPServer Ready", xrReady(t, ns, "github"))
 
 	cm := &corev1.ConfigMap{}
 	if err := kube.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "github-runconfig"}, cm); err != nil {
@@ -274,14 +276,14 @@ func TestBadCredentials(t *testing.T) {
 	ns := newNamespace(t, "badcreds")
 	secretsUsed = append(secretsUsed, "not-the-client-secret")
 	mustCreate(t, clientSecretObj(ns, "not-the-client-secret"), exampleConfig(t, ns, "backend-api"))
-	eventually(t, time.Minute, "CredentialsRejected", func() string {
+	wait.For(t, time.Minute, "CredentialsRejected", func() string {
 		c := getConfig(t, ns, "backend-api").GetCondition(xpv2.TypeReady)
 		if c.Status != corev1.ConditionFalse || c.Reason != "CredentialsRejected" {
 			return fmt.Sprintf("Ready=%s %s %s", c.Status, c.Reason, c.Message)
 		}
 		return ""
 	})
-	eventually(t, 30*time.Second, "VerificationFailed event", func() string {
+	wait.For(t, 30*time.Second, "VerificationFailed event", func() string {
 		el := &corev1.EventList{}
 		if err := kube.List(context.Background(), el, client.InNamespace(ns)); err != nil {
 			return err.Error()
@@ -307,7 +309,7 @@ func TestRotation(t *testing.T) {
 		c.Spec.ForProvider.TokenExchange.Verification = &authv1alpha1.VerificationPolicy{CredentialProbe: ptrTo(false)}
 	})
 	mustCreate(t, clientSecretObj(ns, idpClientSecret), cfg, mcpServerXR(t, ns, "github", "backend-api"))
-	eventually(t, 2*time.Minute, "MCPServer Ready", xrReady(t, ns, "github"))
+	wait.For(t, 2*time.Minute, "MCPServer Ready", xrReady(t, ns, "github"))
 
 	// Crossplane throttles an XR whose composed resources send bursts of
 	// watch events (its circuit breaker: 100 events, refilled at one a
@@ -315,7 +317,7 @@ func TestRotation(t *testing.T) {
 	// come the way operators make them, one rollout at a time, with a pause
 	// that lets the budget refill.
 	settle := func() {
-		eventually(t, time.Minute, "rollout complete", func() string {
+		wait.For(t, time.Minute, "rollout complete", func() string {
 			d := deployment(t, ns, "github")
 			if d.Status.ObservedGeneration != d.Generation || d.Status.UpdatedReplicas != 1 || d.Status.AvailableReplicas != 1 || d.Status.Replicas != 1 {
 				return fmt.Sprintf("rollout in progress: %+v", d.Status)
@@ -341,7 +343,7 @@ func TestRotation(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, time.Minute, "rotation reaches the pod template", func() string {
+		wait.For(t, time.Minute, "rotation reaches the pod template", func() string {
 			h := getConfig(t, ns, "backend-api").Status.AtProvider.ConfigHash
 			if h == before {
 				return "configHash unchanged"
@@ -377,7 +379,7 @@ func TestSharedConfigSpecChange(t *testing.T) {
 	mustCreate(t, clientSecretObj(ns, idpClientSecret), exampleConfig(t, ns, "shared"), exampleConfig(t, ns, "other"),
 		mcpServerXR(t, ns, "one", "shared"), mcpServerXR(t, ns, "two", "shared"), mcpServerXR(t, ns, "three", "other"))
 	for _, n := range []string{"one", "two", "three"} {
-		eventually(t, 2*time.Minute, n+" Ready", xrReady(t, ns, n))
+		wait.For(t, 2*time.Minute, n+" Ready", xrReady(t, ns, n))
 	}
 	untouched := deployment(t, ns, "three").ResourceVersion
 	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -388,7 +390,7 @@ func TestSharedConfigSpecChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"one", "two"} {
-		eventually(t, time.Minute, n+" re-rendered", func() string {
+		wait.For(t, time.Minute, n+" re-rendered", func() string {
 			cm := &corev1.ConfigMap{}
 			if err := kube.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: n + "-runconfig"}, cm); err != nil {
 				return err.Error()
@@ -414,7 +416,7 @@ func TestSharedConfigSpecChange(t *testing.T) {
 func TestBadConfigKeepsWorkload(t *testing.T) {
 	ns := newNamespace(t, "badconfig")
 	mustCreate(t, mcpServerXR(t, ns, "orphan", "missing"))
-	eventually(t, time.Minute, "ConfigNotFound", func() string {
+	wait.For(t, time.Minute, "ConfigNotFound", func() string {
 		c := condition(get(t, "platform.crossmcp.io/v1alpha1", "MCPServer", ns, "orphan"), "ExternalAuthReady")
 		if c.Status != corev1.ConditionFalse || c.Reason != "ConfigNotFound" {
 			return fmt.Sprintf("ExternalAuthReady=%s %s %s", c.Status, c.Reason, c.Message)
@@ -423,12 +425,12 @@ func TestBadConfigKeepsWorkload(t *testing.T) {
 	})
 
 	mustCreate(t, clientSecretObj(ns, idpClientSecret), exampleConfig(t, ns, "backend-api"), mcpServerXR(t, ns, "github", "backend-api"))
-	eventually(t, 2*time.Minute, "MCPServer Ready", xrReady(t, ns, "github"))
+	wait.For(t, 2*time.Minute, "MCPServer Ready", xrReady(t, ns, "github"))
 	before := deployment(t, ns, "github")
 	if err := kube.Delete(context.Background(), clientSecretObj(ns, "")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, "ConfigNotReady on the XR", func() string {
+	wait.For(t, time.Minute, "ConfigNotReady on the XR", func() string {
 		c := condition(get(t, "platform.crossmcp.io/v1alpha1", "MCPServer", ns, "github"), "ExternalAuthReady")
 		if c.Status != corev1.ConditionFalse || c.Reason != "ConfigNotReady" || !strings.Contains(c.Message, "SecretNotFound") {
 			return fmt.Sprintf("ExternalAuthReady=%s %s %s", c.Status, c.Reason, c.Message)
@@ -440,7 +442,7 @@ func TestBadConfigKeepsWorkload(t *testing.T) {
 		t.Errorf("a broken config changed the running Deployment (generation %d -> %d)", before.Generation, after.Generation)
 	}
 	mustCreate(t, clientSecretObj(ns, idpClientSecret))
-	eventually(t, time.Minute, "recovered", func() string {
+	wait.For(t, time.Minute, "recovered", func() string {
 		c := condition(get(t, "platform.crossmcp.io/v1alpha1", "MCPServer", ns, "github"), "ExternalAuthReady")
 		if c.Status != corev1.ConditionTrue {
 			return fmt.Sprintf("ExternalAuthReady=%s %s %s", c.Status, c.Reason, c.Message)

@@ -142,18 +142,3 @@ func dumpLogs() {
 		fmt.Fprintf(os.Stderr, "\n===== %s (last lines)\n%s\n", filepath.Base(f), strings.Join(lines, "\n"))
 	}
 }
-
-// eventually polls cond until it returns "" or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() string) time.Duration {
-	t.Helper()
-	start := time.Now()
-	last := ""
-	for time.Since(start) < timeout {
-		if last = cond(); last == "" {
-			return time.Since(start)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within %s: %s", what, timeout, last)
-	return 0
-}

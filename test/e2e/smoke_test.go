@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crossmcp/provider-mcp/test/wait"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
@@ -141,7 +143,7 @@ func TestClaim(t *testing.T) {
 			t.Fatalf("cannot create %s: %v", f, err)
 		}
 	}
-	eventually(t, 3*time.Minute, "claim github Ready", func() string {
+	wait.For(t, 3*time.Minute, "claim github Ready", func() string {
 		claim := get(t, "platform.crossmcp.io/v1alpha1", "MCPServerClaim", "claims", "github")
 		if c := condition(claim, "Ready"); c.Status != corev1.ConditionTrue {
 			return fmt.Sprintf("Ready=%s %s %s", c.Status, c.Reason, c.Message)
@@ -166,7 +168,7 @@ func TestDeleteXR(t *testing.T) {
 	if out, err := kubectl("delete", "mcpserver", "fetch", "-n", "demo", "--wait=false"); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	eventually(t, 3*time.Minute, "composed objects gone", func() string {
+	wait.For(t, 3*time.Minute, "composed objects gone", func() string {
 		var left []string
 		for _, k := range composedKinds {
 			kind, name, _ := strings.Cut(k, "/")
@@ -187,7 +189,7 @@ func TestDeleteXR(t *testing.T) {
 		}
 		return ""
 	})
-	eventually(t, 2*time.Minute, "config deletable once unused", func() string {
+	wait.For(t, 2*time.Minute, "config deletable once unused", func() string {
 		out, err := kubectl("delete", "externalauthconfig", "backend-api", "-n", "demo", "--wait=false")
 		if err != nil {
 			return out

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crossmcp/provider-mcp/test/wait"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -60,7 +62,7 @@ func TestUptest(t *testing.T) {
 	t.Logf("uptest passed:\n%s", tail(out, 15))
 
 	// Nothing left behind: composed objects, connection secrets, usages.
-	eventually(t, 2*time.Minute, "nothing left behind", func() string {
+	wait.For(t, 2*time.Minute, "nothing left behind", func() string {
 		var left []string
 		for _, ns := range []string{"demo", "team-a", "team-b"} {
 			for _, k := range []struct{ apiVersion, kind string }{

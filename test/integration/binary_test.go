@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crossmcp/provider-mcp/test/wait"
 )
 
 // TestProviderBinary starts the real provider command against the apiserver
@@ -55,7 +57,7 @@ func TestProviderBinary(t *testing.T) {
 	}()
 
 	for _, path := range []string{"/healthz", "/readyz"} {
-		eventually(t, 30*time.Second, "provider "+path, func() string {
+		wait.For(t, 30*time.Second, "provider "+path, func() string {
 			body, code := get("http://" + health + path)
 			if code != http.StatusOK {
 				return fmt.Sprintf("status %d: %s", code, body)
@@ -64,7 +66,7 @@ func TestProviderBinary(t *testing.T) {
 		})
 	}
 	// The gated controllers register their workqueue metrics once started.
-	eventually(t, 30*time.Second, "controllers started", func() string {
+	wait.For(t, 30*time.Second, "controllers started", func() string {
 		body, _ := get("http://" + metrics + "/metrics")
 		for _, c := range []string{"managed/externalauthconfig.auth.mcp.crossmcp.io", "providerconfig/providerconfig.mcp.crossmcp.io", "providerconfig/clusterproviderconfig.mcp.crossmcp.io"} {
 			if !strings.Contains(body, `controller="`+c+`"`) {

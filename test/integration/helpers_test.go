@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,21 +41,6 @@ func namespace(t *testing.T) string {
 		t.Fatalf("cannot create namespace: %v", err)
 	}
 	return name
-}
-
-// eventually polls cond until it returns "" or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() string) time.Duration {
-	t.Helper()
-	start := time.Now()
-	last := ""
-	for time.Since(start) < timeout {
-		if last = cond(); last == "" {
-			return time.Since(start)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within %s: %s", what, timeout, last)
-	return 0
 }
 
 func getEAC(t *testing.T, ns, name string) *v1alpha1.ExternalAuthConfig {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crossmcp/provider-mcp/test/wait"
+
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
@@ -40,7 +42,7 @@ func TestExampleReachesReady(t *testing.T) {
 	mg := exampleEAC(t, ns)
 	create(t, s, mg)
 
-	eventually(t, 30*time.Second, "example Ready", readyIs(t, ns, mg.Name, corev1.ConditionTrue, ""))
+	wait.For(t, 30*time.Second, "example Ready", readyIs(t, ns, mg.Name, corev1.ConditionTrue, ""))
 	got := getEAC(t, ns, mg.Name)
 	hash := got.Status.AtProvider.ConfigHash
 	want := map[string]string{
@@ -76,14 +78,14 @@ func TestRotation(t *testing.T) {
 	ns := namespace(t)
 	mg := exampleEAC(t, ns)
 	create(t, clientSecret(ns, idp.ClientSecret), mg)
-	eventually(t, 30*time.Second, "Ready", readyIs(t, ns, mg.Name, corev1.ConditionTrue, ""))
+	wait.For(t, 30*time.Second, "Ready", readyIs(t, ns, mg.Name, corev1.ConditionTrue, ""))
 	good := getEAC(t, ns, mg.Name).Status.AtProvider.ConfigHash
 
 	// Rotate to a secret the server rejects.
 	if err := kube.Update(context.Background(), clientSecretWithVersion(t, ns, "wrong-secret")); err != nil {
 		t.Fatal(err)
 	}
-	took := eventually(t, 5*time.Second, "rotated connection secret", func() string {
+	took := wait.For(t, 5*time.Second, "rotated connection secret", func() string {
 		d := secretData(t, ns, "backend-api-token-exchange")
 		h := getEAC(t, ns, mg.Name).Status.AtProvider.ConfigHash
 		if d["client_secret"] != "wrong-secret" || h == good || d["config_hash"] != h {
@@ -92,14 +94,14 @@ func TestRotation(t *testing.T) {
 		return ""
 	})
 	t.Logf("rotation reached the connection secret in %s", took)
-	eventually(t, 10*time.Second, "bad credentials reported", readyIs(t, ns, mg.Name, corev1.ConditionFalse, externalauthconfig.ReasonCredentialsRejected))
+	wait.For(t, 10*time.Second, "bad credentials reported", readyIs(t, ns, mg.Name, corev1.ConditionFalse, externalauthconfig.ReasonCredentialsRejected))
 	assertEvent(t, ns, mg.Name, "VerificationFailed")
 
 	// Rotate back: the same content gives the same hash again.
 	if err := kube.Update(context.Background(), clientSecretWithVersion(t, ns, idp.ClientSecret)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "Ready again", readyIs(t, ns, mg.Name, corev1.ConditionTrue, ""))
+	wait.For(t, 10*time.Second, "Ready again", readyIs(t, ns, mg.Name, corev1.ConditionTrue, ""))
 	if got := getEAC(t, ns, mg.Name).Status.AtProvider.ConfigHash; got != good {
 		t.Errorf("hash after rotating back = %s, want the original %s", got, good)
 	}
@@ -117,7 +119,7 @@ func clientSecretWithVersion(t *testing.T, ns, value string) *corev1.Secret {
 
 func assertEvent(t *testing.T, ns, name, reason string) {
 	t.Helper()
-	eventually(t, 5*time.Second, "event "+reason, func() string {
+	wait.For(t, 5*time.Second, "event "+reason, func() string {
 		l := &corev1.EventList{}
 		if err := kube.List(context.Background(), l, client.InNamespace(ns)); err != nil {
 			return err.Error()
@@ -137,13 +139,13 @@ func TestLastGoodSecretStays(t *testing.T) {
 	ns := namespace(t)
 	mg := exampleEAC(t, ns)
 	create(t, clientSecret(ns, idp.ClientSecret), mg)
-	eventually(t, 30*time.Second, "Ready", readyIs(t, ns, mg.Name, corev1.ConditionTrue, ""))
+	wait.For(t, 30*time.Second, "Ready", readyIs(t, ns, mg.Name, corev1.ConditionTrue, ""))
 	before := secretData(t, ns, "backend-api-token-exchange")
 
 	if err := kube.Delete(context.Background(), clientSecret(ns, "")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "missing secret reported", readyIs(t, ns, mg.Name, corev1.ConditionFalse, "SecretNotFound"))
+	wait.For(t, 10*time.Second, "missing secret reported", readyIs(t, ns, mg.Name, corev1.ConditionFalse, "SecretNotFound"))
 	c := getEAC(t, ns, mg.Name).GetCondition(xpv2.TypeReady)
 	if want := `secret "idp-client" not found in namespace "` + ns + `"`; c.Message != want {
 		t.Errorf("Ready message = %q, want %q", c.Message, want)
@@ -159,7 +161,7 @@ func TestObserveOnly(t *testing.T) {
 	mg := exampleEAC(t, ns)
 	mg.SetManagementPolicies(xpv2.ManagementPolicies{xpv2.ManagementActionObserve})
 	create(t, clientSecret(ns, idp.ClientSecret), mg)
-	eventually(t, 30*time.Second, "hash reported", func() string {
+	wait.For(t, 30*time.Second, "hash reported", func() string {
 		if getEAC(t, ns, mg.Name).Status.AtProvider.ConfigHash == "" {
 			return "no configHash yet"
 		}
@@ -171,7 +173,7 @@ func TestObserveOnly(t *testing.T) {
 
 	// Allow publishing: the settings appear.
 	setPolicies(t, ns, mg.Name, xpv2.ManagementPolicies{xpv2.ManagementActionAll})
-	eventually(t, 10*time.Second, "published", func() string {
+	wait.For(t, 10*time.Second, "published", func() string {
 		if secretData(t, ns, "backend-api-token-exchange")["config_hash"] == "" {
 			return "nothing published"
 		}
@@ -185,7 +187,7 @@ func TestObserveOnly(t *testing.T) {
 	if err := kube.Update(context.Background(), clientSecretWithVersion(t, ns, "rotated")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "new hash reported", func() string {
+	wait.For(t, 10*time.Second, "new hash reported", func() string {
 		if h := getEAC(t, ns, mg.Name).Status.AtProvider.ConfigHash; h == published["config_hash"] {
 			return "hash unchanged"
 		}
@@ -228,7 +230,7 @@ func TestProviderConfigDeletionBlocked(t *testing.T) {
 	mg.Spec.ForProvider.TokenExchange.Verification = &v1alpha1.VerificationPolicy{Discovery: &off, CredentialProbe: &off}
 	create(t, pc, clientSecret(ns, idp.ClientSecret), mg)
 
-	eventually(t, 30*time.Second, "provider config has a user", func() string {
+	wait.For(t, 30*time.Second, "provider config has a user", func() string {
 		got := &mcpv1alpha1.ClusterProviderConfig{}
 		if err := kube.Get(context.Background(), types.NamespacedName{Name: "in-use"}, got); err != nil {
 			return err.Error()
@@ -255,7 +257,7 @@ func TestProviderConfigDeletionBlocked(t *testing.T) {
 	}
 	// The usage is removed by garbage collection on a real cluster; envtest
 	// runs no garbage collector, so remove it as kube-controller-manager would.
-	eventually(t, 10*time.Second, "config gone", func() string {
+	wait.For(t, 10*time.Second, "config gone", func() string {
 		err := kube.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: mg.Name}, &v1alpha1.ExternalAuthConfig{})
 		if !kerrors.IsNotFound(err) {
 			return fmt.Sprintf("config still there: %v", err)
@@ -265,7 +267,7 @@ func TestProviderConfigDeletionBlocked(t *testing.T) {
 	if err := kube.DeleteAllOf(context.Background(), &mcpv1alpha1.ProviderConfigUsage{}, client.InNamespace(ns)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "provider config deleted", func() string {
+	wait.For(t, 10*time.Second, "provider config deleted", func() string {
 		err := kube.Get(context.Background(), types.NamespacedName{Name: "in-use"}, &mcpv1alpha1.ClusterProviderConfig{})
 		if !kerrors.IsNotFound(err) {
 			return fmt.Sprintf("still there: %v", err)
@@ -362,7 +364,7 @@ func TestUsedBy(t *testing.T) {
 	ns := namespace(t)
 	mg := exampleEAC(t, ns)
 	create(t, clientSecret(ns, idp.ClientSecret), mg)
-	eventually(t, 30*time.Second, "Ready", readyIs(t, ns, mg.Name, corev1.ConditionTrue, ""))
+	wait.For(t, 30*time.Second, "Ready", readyIs(t, ns, mg.Name, corev1.ConditionTrue, ""))
 
 	u := &protectionv1beta1.Usage{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "github-external-auth"},
@@ -373,13 +375,13 @@ func TestUsedBy(t *testing.T) {
 	}
 	create(t, u)
 	want := []v1alpha1.ConfigUser{{APIVersion: "apps/v1", Kind: "Deployment", Name: "github", Usage: "github-external-auth"}}
-	eventually(t, 10*time.Second, "usedBy lists the Usage", func() string {
+	wait.For(t, 10*time.Second, "usedBy lists the Usage", func() string {
 		return cmp.Diff(want, getEAC(t, ns, mg.Name).Status.AtProvider.UsedBy)
 	})
 	if err := kube.Delete(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "usedBy empties", func() string {
+	wait.For(t, 10*time.Second, "usedBy empties", func() string {
 		if got := getEAC(t, ns, mg.Name).Status.AtProvider.UsedBy; len(got) != 0 {
 			return fmt.Sprintf("still %v", got)
 		}

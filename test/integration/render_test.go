@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crossmcp/provider-mcp/test/wait"
+
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
@@ -80,7 +82,7 @@ func startFunction(t *testing.T) string {
 			t.Logf("function logs:\n%s", logs)
 		}
 	})
-	eventually(t, 30*time.Second, "function listening", func() string {
+	wait.For(t, 30*time.Second, "function listening", func() string {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			return err.Error()

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crossmcp/provider-mcp/test/wait"
+
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -56,7 +58,7 @@ func installXRDSchema(t *testing.T) {
 	if err := kube.Create(ctx, crd); err != nil {
 		t.Fatalf("the apiserver refuses the MCPServer schema: %v", err)
 	}
-	eventually(t, 30*time.Second, "MCPServer schema established", func() string {
+	wait.For(t, 30*time.Second, "MCPServer schema established", func() string {
 		got := &apiextensionsv1.CustomResourceDefinition{}
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(crd), got); err != nil {
 			return err.Error()
