@@ -272,11 +272,7 @@ func authInEffect(srv *render.Server, cfg *authv1alpha1.ExternalAuthConfig) (*pl
 	case cfg == nil:
 		return nil, &render.ConfigError{Reason: render.ReasonConfigNotReady, Message: fmt.Sprintf("ExternalAuthConfig %q is being created", render.InlineConfigName(srv))}
 	}
-	a, cerr := render.Auth(cfg)
-	if cerr != nil {
-		return nil, cerr
-	}
-	return a, nil
+	return render.Auth(cfg)
 }
 
 // lastGood is the outgoing authentication the XR last reported running with.
