@@ -186,7 +186,7 @@ func (pl *plane) serveRevision(ctx context.Context, r pkgv1.PackageRevisionWithR
 	// runtime the package manager leaves spec.tlsServerSecretName empty.
 	secretName := pkgv1.GetSecretNameWithSuffix(parent, pkgv1.TLSServerSecretNameSuffix)
 	dir := filepath.Join(pl.p.certs(), bin)
-	if err := pl.tlsServerSecret(ctx, *secretName, dir); err != nil {
+	if err := pl.tlsServerSecret(ctx, *secretName); err != nil {
 		return err
 	}
 	changed := false
@@ -222,14 +222,19 @@ func (pl *plane) serveRevision(ctx context.Context, r pkgv1.PackageRevisionWithR
 		args = []string{"--poll=" + pollInterval(), "--metrics-bind-address=" + providerMetrics, "--health-probe-bind-address=" + providerHealth}
 		env = []string{"KUBECONFIG=" + pl.p.kubeconfig()}
 	}
+	// The certificates go to disk only when the process starts: this loop
+	// runs every two seconds.
+	if err := pl.secretToDir(ctx, *secretName, dir); err != nil {
+		return err
+	}
 	_, err := pl.procs.start(bin, pl.p.binary(bin), args, env)
 	return err
 }
 
 // tlsServerSecret makes sure the package's TLS server secret exists, signed
 // by Crossplane's root CA for 127.0.0.1 (core dials the function there and
-// checks the IP SAN), and writes it to dir for the process.
-func (pl *plane) tlsServerSecret(ctx context.Context, name, dir string) error {
+// checks the IP SAN).
+func (pl *plane) tlsServerSecret(ctx context.Context, name string) error {
 	s := &corev1.Secret{}
 	err := pl.kube.Get(ctx, client.ObjectKey{Namespace: crossplaneNS, Name: name}, s)
 	if err != nil && !kerrors.IsNotFound(err) {
@@ -260,7 +265,7 @@ func (pl *plane) tlsServerSecret(ctx context.Context, name, dir string) error {
 			return fmt.Errorf("cannot write TLS secret %s: %w", name, err)
 		}
 	}
-	return pl.secretToDir(ctx, name, dir)
+	return nil
 }
 
 // servesLoopback reports whether a PEM certificate is valid for 127.0.0.1.
