@@ -13,6 +13,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	"github.com/crossmcp/provider-mcp/apis/v1alpha1"
+	"github.com/crossmcp/provider-mcp/internal/controller/quiet"
 )
 
 // Setup adds the controllers of ProviderConfig and ClusterProviderConfig.
@@ -27,7 +28,7 @@ func Setup(mgr ctrl.Manager, o controller.Options) error {
 
 func setup(mgr ctrl.Manager, o controller.Options, kind string, gvk schema.GroupVersionKind, of resource.ProviderConfig) error {
 	name := providerconfig.ControllerName(kind + "." + v1alpha1.Group)
-	r := providerconfig.NewReconciler(mgr, resource.ProviderConfigKinds{
+	r := providerconfig.NewReconciler(quiet.Manager{Manager: mgr}, resource.ProviderConfigKinds{
 		Config:    gvk,
 		Usage:     v1alpha1.ProviderConfigUsageGroupVersionKind,
 		UsageList: v1alpha1.ProviderConfigUsageListGroupVersionKind,
