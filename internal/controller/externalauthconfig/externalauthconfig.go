@@ -32,6 +32,7 @@ import (
 	"github.com/crossmcp/provider-mcp/apis/auth/v1alpha1"
 	mcpv1alpha1 "github.com/crossmcp/provider-mcp/apis/v1alpha1"
 	"github.com/crossmcp/provider-mcp/internal/authconfig"
+	"github.com/crossmcp/provider-mcp/internal/controller/quiet"
 )
 
 const (
@@ -104,6 +105,17 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 		managed.WithRecorder(recorder),
 		managed.WithPollInterval(o.PollInterval),
 		managed.WithTimeout(2 * time.Minute),
+		// A config has no external resource, and what it creates (the
+		// connection secret, its provider config usage) is owned by it and
+		// garbage collected. It needs neither the external-name annotation
+		// nor a finalizer; skipping both saves two writes and a second
+		// reconcile per new config. A finalizer an earlier version added is
+		// still removed, so such configs can be deleted.
+		managed.WithInitializers(),
+		managed.WithFinalizer(resource.FinalizerFns{
+			AddFinalizerFn:    func(context.Context, resource.Object) error { return nil },
+			RemoveFinalizerFn: resource.NewAPIFinalizer(mgr.GetClient(), managed.FinalizerName).RemoveFinalizer,
+		}),
 	}
 	if policies {
 		opts = append(opts, managed.WithManagementPolicies())
@@ -112,7 +124,7 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 		opts = append(opts, managed.WithMetricRecorder(o.MetricOptions.MRMetrics))
 	}
 
-	r := managed.NewReconciler(mgr, resource.ManagedKind(v1alpha1.ExternalAuthConfigGroupVersionKind), opts...)
+	r := managed.NewReconciler(quiet.Manager{Manager: mgr}, resource.ManagedKind(v1alpha1.ExternalAuthConfigGroupVersionKind), opts...)
 
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(name).

@@ -53,6 +53,7 @@ func NewOAuthChecker(c *http.Client) Checker { return &oauth.Verifier{HTTP: c} }
 // A verification is the outcome of checking one config at one hash.
 type verification struct {
 	hash      string
+	inputs    string // what else the check depended on; see request.inputs
 	at        time.Time
 	outcome   v1alpha1.VerificationOutcome
 	reason    xpv2.ConditionReason
@@ -69,20 +70,48 @@ type request struct {
 	secret   string
 }
 
+// inputs identifies what a check depends on besides the config hash: the
+// provider config's client settings (CA bundle, timeout, proxy), the issuer
+// and the verification switches. None of them is in the hash, because none
+// changes what the proxy does, but each changes what verification finds: a
+// new CA bundle or issuer must be checked now, not after the interval.
+func (r request) inputs() string {
+	discovery, probe := true, true
+	if vp := r.te.Verification; vp != nil {
+		if vp.Discovery != nil {
+			discovery = *vp.Discovery
+		}
+		if vp.CredentialProbe != nil {
+			probe = *vp.CredentialProbe
+		}
+	}
+	return fmt.Sprintf("%s\n%q\n%t\n%t", r.settings.key(), r.te.IssuerURL, discovery, probe)
+}
+
 // A verifier checks authorization servers and remembers the outcomes, so that
-// a config is checked when its hash changes and otherwise at most once per
-// interval (failures sooner), never on every poll. HTTP clients are kept per
-// provider-config settings so connections are reused.
+// a config is checked when its hash or its verification inputs change and
+// otherwise at most once per interval (failures sooner), never on every poll.
+// HTTP clients are kept per provider-config settings so connections are
+// reused.
 type verifier struct {
 	newChecker CheckerFactory
 	now        func() time.Time
 	interval   time.Duration
 	retry      time.Duration
 
+	// slots bounds the checks in flight, so an authorization server sees
+	// at most maxChecks at once however many configs reconcile together.
+	slots chan struct{}
+
 	mu      sync.Mutex
 	clients map[string]*http.Client
 	results map[types.UID]verification
+	swept   time.Time
 }
+
+// maxChecks is how many verifications may talk to authorization servers at
+// once.
+const maxChecks = 10
 
 func newVerifier(f CheckerFactory, interval, retry time.Duration) *verifier {
 	return &verifier{
@@ -90,6 +119,7 @@ func newVerifier(f CheckerFactory, interval, retry time.Duration) *verifier {
 		now:        time.Now,
 		interval:   interval,
 		retry:      retry,
+		slots:      make(chan struct{}, maxChecks),
 		clients:    map[string]*http.Client{},
 		results:    map[types.UID]verification{},
 	}
@@ -100,23 +130,47 @@ func (v *verifier) Verify(ctx context.Context, r request) verification {
 	v.mu.Lock()
 	prev, ok := v.results[r.uid]
 	v.mu.Unlock()
-	if ok && prev.hash == r.hash && v.now().Sub(prev.at) < v.ttl(prev) {
+	inputs := r.inputs()
+	if ok && prev.hash == r.hash && prev.inputs == inputs && v.now().Sub(prev.at) < v.ttl(prev) {
 		return prev
 	}
 
-	c, err := v.client(r.settings)
 	var res verification
-	if err != nil {
-		res = verification{outcome: v1alpha1.VerificationFailed, reason: ReasonAuthorizationServerUnreachable, message: err.Error()}
-	} else {
-		res = check(ctx, v.newChecker(c), r.te, r.secret)
+	select {
+	case v.slots <- struct{}{}:
+		c, err := v.client(r.settings)
+		if err != nil {
+			res = verification{outcome: v1alpha1.VerificationFailed, reason: ReasonAuthorizationServerUnreachable, message: err.Error()}
+		} else {
+			res = check(ctx, v.newChecker(c), r.te, r.secret)
+		}
+		<-v.slots
+	case <-ctx.Done():
+		res = failed(ReasonAuthorizationServerUnreachable, "gave up waiting to verify: %v", ctx.Err())
 	}
-	res.hash, res.at = r.hash, v.now()
+	res.hash, res.inputs, res.at = r.hash, inputs, v.now()
 
 	v.mu.Lock()
 	v.results[r.uid] = res
+	v.sweep()
 	v.mu.Unlock()
 	return res
+}
+
+// sweep drops expired results, at most once per retry interval: they are
+// never returned again, and a config deleted without a reconcile (configs
+// carry no finalizer) leaves its last one behind. Call it with mu held.
+func (v *verifier) sweep() {
+	now := v.now()
+	if now.Sub(v.swept) < v.retry {
+		return
+	}
+	v.swept = now
+	for uid, r := range v.results {
+		if now.Sub(r.at) >= v.ttl(r) {
+			delete(v.results, uid)
+		}
+	}
 }
 
 // Forget drops what is remembered of a config.

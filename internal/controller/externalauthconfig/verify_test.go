@@ -3,16 +3,22 @@ package externalauthconfig
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/types"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/crossmcp/provider-mcp/apis/auth/v1alpha1"
 	"github.com/crossmcp/provider-mcp/internal/oauth"
+	"github.com/crossmcp/provider-mcp/internal/pki"
 )
 
 func te(mods ...func(*v1alpha1.TokenExchangeConfig)) *v1alpha1.TokenExchangeConfig {
@@ -145,6 +151,32 @@ func TestVerifierRemembers(t *testing.T) {
 	if ch.probes != 5 {
 		t.Errorf("after Forget the next call must verify: probes = %d, want 5", ch.probes)
 	}
+
+	// What verification depends on beyond the hash is checked at once too.
+	ch.mdErr = errors.New("no metadata here")
+	off := false
+	ca, err := pki.NewCA("another CA", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := map[string]func(*request){
+		"CABundle": func(r *request) { r.settings.caPEM = ca.PEM },
+		"Timeout":  func(r *request) { r.settings.timeout = 3 * time.Second },
+		"Proxy":    func(r *request) { r.settings.proxyURL = "http://proxy.example.com:3128" },
+		"Issuer":   func(r *request) { r.te.IssuerURL = "https://other.example.com" },
+		"Switches": func(r *request) { r.te.Verification = &v1alpha1.VerificationPolicy{Discovery: &off} },
+	}
+	for name, change := range changes {
+		before := ch.probes + ch.discover
+		c := r
+		c.te = r.te.DeepCopy()
+		change(&c)
+		v.Verify(context.Background(), c)
+		if ch.probes+ch.discover == before {
+			t.Errorf("a changed %s must verify again, not reuse the outcome", name)
+		}
+		v.Verify(context.Background(), r)
+	}
 }
 
 func TestVerifierClients(t *testing.T) {
@@ -164,5 +196,85 @@ func TestVerifierClients(t *testing.T) {
 	res := v.Verify(context.Background(), request{uid: "x", hash: "h", settings: clientSettings{caPEM: []byte("junk")}, te: te()})
 	if res.outcome != v1alpha1.VerificationFailed {
 		t.Errorf("an unusable CA must fail verification, got %s", res.outcome)
+	}
+}
+
+func TestVerifierSweeps(t *testing.T) {
+	now := time.Unix(1000, 0)
+	ch := &fakeChecker{probe: oauth.ProbeResult{Outcome: oauth.OutcomeCredentialsAccepted}}
+	v := newVerifier(func(*http.Client) Checker { return ch }, 10*time.Minute, 30*time.Second)
+	v.now = func() time.Time { return now }
+	noIssuer := te(func(c *v1alpha1.TokenExchangeConfig) { c.IssuerURL = "" })
+
+	// "gone" is verified once and then deleted without a reconcile.
+	v.Verify(context.Background(), request{uid: "gone", hash: "h", te: noIssuer})
+	now = now.Add(9 * time.Minute)
+	v.Verify(context.Background(), request{uid: "live", hash: "h", te: noIssuer})
+	if _, ok := v.results["gone"]; !ok {
+		t.Fatal("a result still fresh must be kept")
+	}
+	// The sweep runs when a check is stored: here a new hash of "live".
+	now = now.Add(2 * time.Minute)
+	v.Verify(context.Background(), request{uid: "live", hash: "h2", te: noIssuer})
+	if _, ok := v.results["gone"]; ok {
+		t.Error("an expired result of a config nobody verifies any more must be dropped")
+	}
+	if _, ok := v.results["live"]; !ok {
+		t.Error("a fresh result must be kept")
+	}
+}
+
+// blockingChecker holds every probe until released, counting how many wait
+// at once.
+type blockingChecker struct {
+	release  chan struct{}
+	inFlight atomic.Int32
+	peak     atomic.Int32
+}
+
+func (c *blockingChecker) Discover(context.Context, *url.URL) (*oauth.Metadata, string, error) {
+	return nil, "", errors.New("not used")
+}
+
+func (c *blockingChecker) Probe(context.Context, oauth.ProbeRequest) oauth.ProbeResult {
+	n := c.inFlight.Add(1)
+	for p := c.peak.Load(); n > p && !c.peak.CompareAndSwap(p, n); p = c.peak.Load() {
+	}
+	<-c.release
+	c.inFlight.Add(-1)
+	return oauth.ProbeResult{Outcome: oauth.OutcomeCredentialsAccepted}
+}
+
+func TestVerifierBoundsChecks(t *testing.T) {
+	ch := &blockingChecker{release: make(chan struct{})}
+	v := newVerifier(func(*http.Client) Checker { return ch }, 10*time.Minute, 30*time.Second)
+	noIssuer := te(func(c *v1alpha1.TokenExchangeConfig) { c.IssuerURL = "" })
+
+	var wg sync.WaitGroup
+	for i := range 3 * maxChecks {
+		wg.Go(func() {
+			v.Verify(context.Background(), request{uid: types.UID(fmt.Sprint(i)), hash: "h", te: noIssuer})
+		})
+	}
+	// Wait until the slots are full, then let everything through.
+	for deadline := time.Now().Add(10 * time.Second); ch.inFlight.Load() < maxChecks && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	close(ch.release)
+	wg.Wait()
+	if got := ch.peak.Load(); got != maxChecks {
+		t.Errorf("checks in flight at once: got %d, want %d", got, maxChecks)
+	}
+
+	// A reconcile that runs out of time while waiting fails, and says so.
+	full := newVerifier(func(*http.Client) Checker { return ch }, 10*time.Minute, 30*time.Second)
+	for range maxChecks {
+		full.slots <- struct{}{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res := full.Verify(ctx, request{uid: "late", hash: "h", te: noIssuer})
+	if res.outcome != v1alpha1.VerificationFailed || res.reason != ReasonAuthorizationServerUnreachable {
+		t.Errorf("waiting past the deadline: got %s %s, want Failed %s", res.outcome, res.reason, ReasonAuthorizationServerUnreachable)
 	}
 }
