@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -14,6 +15,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -39,7 +41,7 @@ type cli struct {
 	Debug                    bool          `short:"d" help:"Run with debug logging."`
 	SyncInterval             time.Duration `name:"sync" short:"s" default:"1h" help:"How often all resources are re-read from the API server."`
 	PollInterval             time.Duration `name:"poll" default:"1m" help:"How often each managed resource is observed."`
-	MaxReconcileRate         int           `default:"10" help:"The global maximum rate per second at which resources may be checked for drift."`
+	MaxReconcileRate         int           `default:"100" help:"The global maximum rate per second at which resources may be checked for drift; also sets the concurrent reconciles and the API client's rate limit (5 QPS per unit). Checks against authorization servers are bounded separately, at 10 at once."`
 	LeaderElection           bool          `env:"LEADER_ELECTION" help:"Use leader election for the controller manager."`
 	EnableManagementPolicies bool          `default:"true" env:"ENABLE_MANAGEMENT_POLICIES" negatable:"" help:"Honour spec.managementPolicies of managed resources."`
 	VerifyInterval           time.Duration `default:"10m" help:"How often an unchanged ExternalAuthConfig is re-verified against its authorization server."`
@@ -48,7 +50,16 @@ type cli struct {
 	HealthProbeBindAddress   string        `default:":8081" env:"HEALTH_PROBE_BIND_ADDRESS" help:"Address of the health endpoints."`
 }
 
+// gcPercent is the provider's GC target unless GOGC says otherwise. Its live
+// heap is small, mostly informer caches; at Go's default of 100 the heap
+// grows to twice that between collections. 50 keeps the peak resident set at
+// 1000 configs about 10 MiB lower, at no cost make bench can measure.
+const gcPercent = 50
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	var c cli
 	kctx := kong.Parse(&c, kong.Name("provider"), kong.Description("Crossplane provider for MCP server external authentication."))
 	kctx.FatalIfErrorf(c.run())
@@ -72,8 +83,18 @@ func (c *cli) run() error {
 	}
 
 	mgr, err := ctrl.NewManager(ratelimiter.LimitRESTConfig(cfg, c.MaxReconcileRate), ctrl.Options{
-		Scheme:                     s,
-		Cache:                      cache.Options{SyncPeriod: &c.SyncInterval},
+		Scheme: s,
+		// managedFields are never read here and are a large part of every
+		// cached Secret and config; the CRD gate needs only names, versions
+		// and conditions of the cluster's CRDs, not their schemas. Both keep
+		// memory flat at scale.
+		Cache: cache.Options{
+			SyncPeriod:       &c.SyncInterval,
+			DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{
+				&apiextensionsv1.CustomResourceDefinition{}: {Transform: customresourcesgate.TransformStripCRDSchema},
+			},
+		},
 		LeaderElection:             c.LeaderElection,
 		LeaderElectionID:           "crossplane-leader-election-provider-mcp",
 		LeaderElectionResourceLock: "leases",
@@ -125,7 +146,7 @@ func (c *cli) run() error {
 			os.Exit(1)
 		}
 	}()
-	log.Info("Starting provider-mcp", "poll", c.PollInterval, "sync", c.SyncInterval, "management-policies", c.EnableManagementPolicies)
+	log.Info("Starting provider-mcp", "poll", c.PollInterval, "sync", c.SyncInterval, "max-reconcile-rate", c.MaxReconcileRate, "management-policies", c.EnableManagementPolicies)
 	return errors.Wrap(mgr.Start(ctx), "cannot start controller manager")
 }
 
