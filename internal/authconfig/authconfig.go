@@ -9,8 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -216,24 +218,39 @@ func Details(p v1alpha1.ExternalAuthConfigParameters, v Values) map[string][]byt
 // Settings that do not change the proxy's behaviour (verification switches,
 // provider config, labels) are not in the details and so not in the hash.
 func Hash(details map[string][]byte, salt string) string {
-	keys := make([]string, 0, len(details))
+	// Room for the details of every type, so that neither the keys nor the
+	// input need the heap: the hash is computed on every poll of every config.
+	var keyBuf [16]string
+	keys := keyBuf[:0]
 	for k := range details {
 		if k != KeyConfigHash {
 			keys = append(keys, k)
 		}
 	}
 	slices.Sort(keys)
-	h := sha256.New()
+	var inBuf [1024]byte
+	in := inBuf[:0]
+	var mac hash.Hash
 	for _, k := range keys {
 		v := details[k]
 		if secretKeys[k] {
-			m := hmac.New(sha256.New, []byte(salt))
-			m.Write(v)
-			v = m.Sum(nil)
+			if mac == nil {
+				mac = hmac.New(sha256.New, []byte(salt))
+			}
+			mac.Reset()
+			mac.Write(v)
+			v = mac.Sum(nil)
 		}
-		// Length-prefix both parts so that no two detail sets share an input.
-		fmt.Fprintf(h, "%d:%s%d:", len(k), k, len(v))
-		h.Write(v)
+		// Length-prefix both parts so that no two detail sets share an input:
+		// <len(k)>:<k><len(v)>:<v>.
+		in = strconv.AppendInt(in, int64(len(k)), 10)
+		in = append(in, ':')
+		in = append(in, k...)
+		in = strconv.AppendInt(in, int64(len(v)), 10)
+		in = append(in, ':')
+		in = append(in, v...)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
+	// The first 16 hex digits.
+	sum := sha256.Sum256(in)
+	return hex.EncodeToString(sum[:8])
 }

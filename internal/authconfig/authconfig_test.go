@@ -321,6 +321,62 @@ func TestHashHidesSecret(t *testing.T) {
 	}
 }
 
+// TestHashPinned: the hash is published in status and rolls every workload
+// using the config when it changes, so its algorithm must not change by
+// accident.
+func TestHashPinned(t *testing.T) {
+	headerRef := v1alpha1.SecretKeyRef{Name: "api", Key: "token"}
+	bearerRef := v1alpha1.SecretKeyRef{Name: "api", Key: "bearer"}
+	long := []byte(strings.Repeat("abcdefghijklmnopqrstuvwxyz", 12)[:300])
+	cases := map[string]struct {
+		d    map[string][]byte
+		salt string
+		want string
+	}{
+		"TokenExchange": {
+			d:    Details(tokenExchange(), Values{secretRef: []byte("one")}),
+			salt: "uid-1", want: "2aa4fbe1aa965aa8",
+		},
+		"TokenExchangeCustomHeader": {
+			d: Details(tokenExchange(func(te *v1alpha1.TokenExchangeConfig) {
+				te.ExternalTokenHeaderName = "X-Upstream"
+				te.SubjectTokenType = "id_token"
+				te.ClientSecretRef = nil
+			}), nil),
+			salt: "uid-1", want: "2d3022760dead4ed",
+		},
+		"HeaderInjection": {
+			d: Details(v1alpha1.ExternalAuthConfigParameters{
+				Type:            v1alpha1.TypeHeaderInjection,
+				HeaderInjection: &v1alpha1.HeaderInjectionConfig{HeaderName: "X-API-Key", ValueSecretRef: headerRef},
+			}, Values{headerRef: []byte("v")}),
+			salt: "uid-2", want: "4f6d5843c824d012",
+		},
+		"BearerToken": {
+			d: Details(v1alpha1.ExternalAuthConfigParameters{
+				Type:        v1alpha1.TypeBearerToken,
+				BearerToken: &v1alpha1.BearerTokenConfig{TokenSecretRef: bearerRef},
+			}, Values{bearerRef: []byte("tok")}),
+			salt: "uid-3", want: "4fe96896537d9c3c",
+		},
+		"Unauthenticated": {
+			d:    Details(v1alpha1.ExternalAuthConfigParameters{Type: v1alpha1.TypeUnauthenticated}, nil),
+			want: "3f41b3ecfeb9e023",
+		},
+		"LongValues": {
+			d:    map[string][]byte{"k": long, KeyClientSecret: long, "empty": {}},
+			salt: "s", want: "fa4d3b282a3c824f",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := Hash(tc.d, tc.salt); got != tc.want {
+				t.Errorf("Hash(...) = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestReasonOf(t *testing.T) {
 	cases := map[string]struct {
 		reason string

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 
 	"github.com/crossmcp/provider-mcp/internal/function/render"
 )
@@ -26,6 +27,10 @@ func BenchmarkRunFunction(b *testing.B) {
 			rq := r.build()
 			b.ReportAllocs()
 			for b.Loop() {
+				// The response shares the request's desired state
+				// (response.To), so without a fresh one each call would
+				// start from the previous call's output.
+				rq.Desired = &fnv1.State{}
 				if _, err := fn.RunFunction(context.Background(), rq); err != nil {
 					b.Fatal(err)
 				}

@@ -6,8 +6,10 @@ package function
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -16,6 +18,7 @@ import (
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/request"
 	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composed"
 	"github.com/crossplane/function-sdk-go/resource/composite"
 	"github.com/crossplane/function-sdk-go/response"
 
@@ -29,12 +32,9 @@ const (
 	errInput        = "invalid function input"
 	errObservedXR   = "cannot read the observed composite resource"
 	errDesiredXR    = "cannot read the desired composite resource"
-	errObserved     = "cannot read the observed composed resources"
-	errDesired      = "cannot read the desired composed resources"
 	errRequired     = "cannot read the required resources"
 	errXR           = "invalid MCPServer"
 	errConfig       = "cannot read the ExternalAuthConfig"
-	errSetDesired   = "cannot set the desired composed resources"
 	errSetDesiredXR = "cannot set the desired composite resource"
 	errConvert      = "cannot convert a rendered object"
 	errKeep         = "cannot render the workload without a usable ExternalAuthConfig, and will not delete the running one"
@@ -95,16 +95,10 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 	log := f.log.WithValues("xr", oxr.Resource.GetName(), "namespace", srv.Namespace)
 
-	observed, err := request.GetObservedComposedResources(req)
-	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, errObserved))
-		return rsp, nil
-	}
-	desired, err := request.GetDesiredComposedResources(req)
-	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, errDesired))
-		return rsp, nil
-	}
+	// The observed composed resources are read one by one where needed:
+	// request.GetObservedComposedResources would convert every one of them,
+	// the Deployment with its status, on every call.
+	observed := req.GetObserved().GetResources()
 	dxr, err := request.GetDesiredCompositeResource(req)
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, errDesiredXR))
@@ -130,7 +124,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		objs = append(objs, render.Object{Name: render.NameExternalAuthConfig, Object: render.InlineConfig(srv, in)})
 		if o, ok := observed[render.NameExternalAuthConfig]; ok {
 			cfg = &authv1alpha1.ExternalAuthConfig{}
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Resource.Object, cfg); err != nil {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.GetResource().AsMap(), cfg); err != nil {
 				response.Fatal(rsp, errors.Wrap(err, errConfig))
 				return rsp, nil
 			}
@@ -170,18 +164,28 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		objs = append(objs, render.Workload(srv, auth, in)...)
 	}
 
+	// Our objects go straight into the desired state as Structs. What earlier
+	// steps desired stays as it came: response.To shares the request's
+	// desired state, so reading it all back and setting it again, as
+	// request.GetDesiredComposedResources and
+	// response.SetDesiredComposedResources would, only converts it twice.
+	c := newConverter()
+	rendered := make(map[string]*fnv1.Resource, len(objs))
 	for _, o := range objs {
-		cd, err := asComposed(o.Object)
+		s, err := c.Struct(o.Object)
 		if err != nil {
 			response.Fatal(rsp, errors.Wrap(err, errConvert))
 			return rsp, nil
 		}
-		desired[resource.Name(o.Name)] = &resource.DesiredComposed{Resource: cd, Ready: ready(o.Name, observed)}
+		rendered[o.Name] = &fnv1.Resource{Resource: s, Ready: ready(o.Name, observed, cfg)}
 	}
-	if err := response.SetDesiredComposedResources(rsp, desired); err != nil {
-		response.Fatal(rsp, errors.Wrap(err, errSetDesired))
-		return rsp, nil
+	if rsp.Desired == nil {
+		rsp.Desired = &fnv1.State{}
 	}
+	if rsp.Desired.Resources == nil {
+		rsp.Desired.Resources = make(map[string]*fnv1.Resource, len(rendered))
+	}
+	maps.Copy(rsp.Desired.Resources, rendered)
 
 	if err := setStatus(dxr.Resource, srv, auth); err != nil {
 		response.Fatal(rsp, errors.Wrap(err, errSetDesiredXR))
@@ -312,40 +316,48 @@ func reportTokenExchange(rsp *fnv1.RunFunctionResponse, srv *render.Server, a *p
 
 // ready is a composed resource's readiness: the Deployment when Available,
 // a dedicated ExternalAuthConfig when Ready, anything else once it exists.
-func ready(name string, observed map[resource.Name]resource.ObservedComposed) resource.Ready {
-	o, ok := observed[resource.Name(name)]
+// cfg is the dedicated config as already read, nil when there is none.
+func ready(name string, observed map[string]*fnv1.Resource, cfg *authv1alpha1.ExternalAuthConfig) fnv1.Ready {
+	o, ok := observed[name]
 	if !ok {
-		return resource.ReadyFalse
+		return fnv1.Ready_READY_FALSE
 	}
 	var c xpv2.Condition
 	switch name {
 	case render.NameDeployment:
-		c = o.Resource.GetCondition("Available")
+		d := composed.New()
+		d.SetUnstructuredContent(o.GetResource().AsMap())
+		c = d.GetCondition("Available")
 	case render.NameExternalAuthConfig:
-		c = o.Resource.GetCondition(xpv2.TypeReady)
+		if cfg == nil {
+			return fnv1.Ready_READY_FALSE
+		}
+		c = cfg.GetCondition(xpv2.TypeReady)
 	default:
-		return resource.ReadyTrue
+		return fnv1.Ready_READY_TRUE
 	}
 	if c.Status == corev1.ConditionTrue {
-		return resource.ReadyTrue
+		return fnv1.Ready_READY_TRUE
 	}
-	return resource.ReadyFalse
+	return fnv1.Ready_READY_FALSE
 }
 
 // setStatus reports the URL and the outgoing authentication in effect.
+// The values are set as they are: the fieldpath setters behind
+// xr.SetValue would take each through JSON and back.
 func setStatus(xr *composite.Unstructured, srv *render.Server, a *platform.ExternalAuthStatus) error {
-	if err := xr.SetString("status.url", render.URL(srv)); err != nil {
+	if err := unstructured.SetNestedField(xr.Object, render.URL(srv), "status", "url"); err != nil {
 		return err
 	}
 	if a == nil {
 		return nil
 	}
-	if err := xr.SetString("status.externalAuthConfigHash", a.ConfigHash); err != nil {
+	if err := unstructured.SetNestedField(xr.Object, a.ConfigHash, "status", "externalAuthConfigHash"); err != nil {
 		return err
 	}
 	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(a)
 	if err != nil {
 		return err
 	}
-	return xr.SetValue("status.externalAuth", u)
+	return unstructured.SetNestedMap(xr.Object, u, "status", "externalAuth")
 }
