@@ -30,8 +30,8 @@ generate:
 	$(GO) generate ./apis/... ./internal/function/input/...
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(OUTPUT)/bin/provider ./cmd/provider
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(OUTPUT)/bin/function ./cmd/function
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(OUTPUT)/bin/provider ./cmd/provider
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(OUTPUT)/bin/function ./cmd/function
 	$(GO) build -o $(OUTPUT)/bin/local ./cluster/local
 
 lint:
@@ -83,9 +83,16 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) "$${t#*:}" || exit 1; \
 	done
 
-# bench runs the Go benchmarks.
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+# bench runs the Go benchmarks, then the scale harness on a control plane
+# of its own (state in _output/bench-plane), and writes
+# _output/bench/report.md and report.json. BENCH_CONFIGS=1000 for the large
+# run; BENCH_FLAGS passes more flags to test/scale (see its --help).
+BENCH_CONFIGS ?= 200
+bench: tools build
+	@mkdir -p $(OUTPUT)/bench
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/... | tee $(OUTPUT)/bench/micro.txt
+	$(GO) build -o $(OUTPUT)/bin/scale ./test/scale
+	hack/isolated.sh $(OUTPUT)/bin/scale --micro=$(OUTPUT)/bench/micro.txt --out=$(OUTPUT)/bench --configs=$(BENCH_CONFIGS) $(BENCH_FLAGS)
 
 cover:
 	@total=$$($(GO) tool cover -func=$(OUTPUT)/cover.out | awk '/^total:/ {sub("%","",$$3); print $$3}'); \
