@@ -115,7 +115,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "cannot set up the CRD gate:", err)
 		return 1
 	}
-	mcpcontroller.SetupGated(mgr, o, externalauthconfig.Options{VerifyInterval: 10 * time.Minute, RetryInterval: 2 * time.Second}, func(err error) {
+	// A short verify interval lets TestBadInputAuthorizationServer see an
+	// authorization server that starts to misbehave under an unchanged
+	// config within seconds; a config is still verified at most once per
+	// interval, never on every reconcile.
+	mcpcontroller.SetupGated(mgr, o, externalauthconfig.Options{VerifyInterval: 2 * time.Second, RetryInterval: 2 * time.Second}, func(err error) {
 		fmt.Fprintln(os.Stderr, "cannot set up controllers:", err)
 		os.Exit(1)
 	})

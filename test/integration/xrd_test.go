@@ -13,6 +13,7 @@ import (
 	"github.com/crossmcp/provider-mcp/test/wait"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -55,7 +56,8 @@ func installXRDSchema(t *testing.T) {
 		},
 	}
 	ctx := context.Background()
-	if err := kube.Create(ctx, crd); err != nil {
+	// Several tests serve it; the first one installs it.
+	if err := kube.Create(ctx, crd); err != nil && !kerrors.IsAlreadyExists(err) {
 		t.Fatalf("the apiserver refuses the MCPServer schema: %v", err)
 	}
 	wait.For(t, 30*time.Second, "MCPServer schema established", func() string {
