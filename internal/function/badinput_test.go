@@ -217,6 +217,21 @@ func TestBadInputFunction(t *testing.T) {
 			args:   args{base: shared, input: `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload","configMode":"Env"}`},
 			want:   outcome{Fatal: `invalid function input: configMode "Env" is not one of ConfigMap, Flags`},
 		},
+		"ForeignInput": {
+			reason: "An input of another function's kind is refused, not rendered with defaults.",
+			args:   args{base: shared, input: `{"apiVersion":"other.example.com/v1","kind":"SomethingElse","configMode":"Flags"}`},
+			want:   outcome{Fatal: `invalid function input: input is apiVersion "other.example.com/v1", kind "SomethingElse": function-mcp-server takes apiVersion "mcpserver.fn.crossmcp.io/v1beta1", kind "Workload"`},
+		},
+		"InputOtherVersion": {
+			reason: "An input of a version the function does not know is refused.",
+			args:   args{base: shared, input: `{"apiVersion":"mcpserver.fn.crossmcp.io/v1","kind":"Workload"}`},
+			want:   outcome{Fatal: `invalid function input: input is apiVersion "mcpserver.fn.crossmcp.io/v1", kind "Workload": function-mcp-server takes apiVersion "mcpserver.fn.crossmcp.io/v1beta1", kind "Workload"`},
+		},
+		"InputWithoutKind": {
+			reason: "An input without apiVersion and kind is refused; only an absent input gets the defaults.",
+			args:   args{base: shared, input: `{"configMode":"Flags"}`},
+			want:   outcome{Fatal: `invalid function input: input is apiVersion "", kind "": function-mcp-server takes apiVersion "mcpserver.fn.crossmcp.io/v1beta1", kind "Workload"`},
+		},
 		"ConfigMissing": {
 			reason: "A referenced config that is gone is a warning; the workload keeps the last good config.",
 			args:   args{base: shared, found: func() []map[string]any { return nil }},

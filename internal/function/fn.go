@@ -30,6 +30,7 @@ import (
 
 const (
 	errInput        = "invalid function input"
+	errInputKind    = "input is apiVersion %q, kind %q: function-mcp-server takes apiVersion %q, kind %q"
 	errObservedXR   = "cannot read the observed composite resource"
 	errDesiredXR    = "cannot read the desired composite resource"
 	errRequired     = "cannot read the required resources"
@@ -206,6 +207,11 @@ func getInput(req *fnv1.RunFunctionRequest) (*v1beta1.Workload, error) {
 	if req.GetInput() != nil {
 		if err := request.GetInput(req, in); err != nil {
 			return nil, err
+		}
+		// JSON decoding takes any apiVersion and kind: an input meant for
+		// another function would otherwise render with defaults, silently.
+		if in.APIVersion != v1beta1.SchemeGroupVersion.String() || in.Kind != v1beta1.Kind {
+			return nil, errors.Errorf(errInputKind, in.APIVersion, in.Kind, v1beta1.SchemeGroupVersion.String(), v1beta1.Kind)
 		}
 	}
 	in.Default()
