@@ -263,6 +263,16 @@ func TestBadInputExternalAuthConfig(t *testing.T) {
 			args:   args{patch: fmt.Sprintf(te, `{"audience":""}`)},
 			want:   want{apiErr: "spec.forProvider.tokenExchange.audience in body should be at least 1 chars long"},
 		},
+		"BlankAudience": {
+			reason: "An audience of spaces passes the length check; the CEL rule refuses it.",
+			args:   args{patch: fmt.Sprintf(te, `{"audience":"   "}`)},
+			want:   want{apiErr: `spec.forProvider.tokenExchange.audience: Invalid value: "   ": audience must not be blank`},
+		},
+		"UnicodeBlankAudience": {
+			reason: "Blank is Unicode whitespace, as the provider trims it, not only ASCII spaces.",
+			args:   args{patch: fmt.Sprintf(te, `{"audience":"\t\u00a0\u3000"}`)},
+			want:   want{apiErr: fmt.Sprintf("spec.forProvider.tokenExchange.audience: Invalid value: %q: audience must not be blank", "\t\u00a0\u3000")},
+		},
 		"UnknownType": {
 			reason: "type is an enum.",
 			args:   args{patch: `{"spec":{"forProvider":{"type":"awsSts"}}}`},
@@ -320,11 +330,6 @@ func TestBadInputExternalAuthConfig(t *testing.T) {
 		},
 
 		// The provider: what the schema cannot see.
-		"BlankAudience": {
-			reason: "An audience of spaces passes the schema's length check; the provider refuses it.",
-			args:   args{patch: fmt.Sprintf(te, `{"audience":"   "}`)},
-			want:   observeFailed("InvalidConfig", "tokenExchange.audience must not be empty"),
-		},
 		"TokenHostNotAllowed": {
 			reason: "A token URL outside the provider config's allow-list is refused before any request.",
 			args:   args{patch: fmt.Sprintf(te, `{"tokenUrl":"https://auth.example.com/oauth2/token"}`)},
@@ -517,6 +522,16 @@ func TestBadInputMCPServer(t *testing.T) {
 			reason: "The inline audience is required.",
 			args:   args{patch: inline(`{"type":"tokenExchange","tokenExchange":{"tokenUrl":"https://auth.example.com/token","audience":""}}`)},
 			want:   "spec.externalAuth.inline.tokenExchange.audience in body should be at least 1 chars long",
+		},
+		"InlineBlankAudience": {
+			reason: "The inline audience must not be blank either.",
+			args:   args{patch: inline(`{"type":"tokenExchange","tokenExchange":{"tokenUrl":"https://auth.example.com/token","audience":"   "}}`)},
+			want:   `spec.externalAuth.inline.tokenExchange.audience: Invalid value: "   ": audience must not be blank`,
+		},
+		"InlineUnicodeBlankAudience": {
+			reason: "Nor blank with Unicode whitespace.",
+			args:   args{patch: inline(`{"type":"tokenExchange","tokenExchange":{"tokenUrl":"https://auth.example.com/token","audience":"\u00a0\u3000"}}`)},
+			want:   fmt.Sprintf("spec.externalAuth.inline.tokenExchange.audience: Invalid value: %q: audience must not be blank", "\u00a0\u3000"),
 		},
 		"InlineUnknownType": {
 			reason: "The inline type is an enum.",

@@ -81,6 +81,7 @@ type TokenExchangeConfig struct {
 	// Audience of the token to request.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.trim().size() > 0",message="audience must not be blank"
 	Audience string `json:"audience"`
 
 	// Scopes to request.
