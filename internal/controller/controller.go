@@ -35,5 +35,6 @@ func SetupGated(mgr ctrl.Manager, o controller.Options, eo externalauthconfig.Op
 		if err := externalauthconfig.Setup(mgr, o, eo); err != nil {
 			errs(err)
 		}
-	}, v1alpha1.ExternalAuthConfigGroupVersionKind, mcpv1alpha1.ProviderConfigUsageGroupVersionKind, protectionv1beta1.UsageGroupVersionKind)
+	}, v1alpha1.ExternalAuthConfigGroupVersionKind, mcpv1alpha1.ProviderConfigGroupVersionKind, mcpv1alpha1.ClusterProviderConfigGroupVersionKind,
+		mcpv1alpha1.ProviderConfigUsageGroupVersionKind, protectionv1beta1.UsageGroupVersionKind)
 }

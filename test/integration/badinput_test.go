@@ -51,6 +51,11 @@ const (
 	connSecretName = "backend-api-token-exchange"
 	providerConfig = "pc"
 	caSecretName   = "idp-ca"
+
+	// watched is how soon a change the provider watches must show. It is
+	// far below the manager's poll interval (main_test.go), so only a watch
+	// can bring it in time.
+	watched = 10 * time.Second
 )
 
 // published is a connection secret as its consumers see it.
@@ -84,11 +89,15 @@ type runOptions struct {
 	tokenURL, issuerURL string        // default: the test authorization server's
 	caPEM               []byte        // default: the test authorization server's CA
 	timeout             time.Duration // the provider config's httpTimeout; default 10s
+	// cluster gives the config a ClusterProviderConfig of its own, named
+	// after the namespace, instead of a ProviderConfig.
+	cluster bool
 }
 
-// startRunning creates a namespace with a ProviderConfig, the CA bundle and
-// client Secrets and a config using them, and waits until the config is
-// Ready and has published its connection secret.
+// startRunning creates a namespace with a ProviderConfig (or a
+// ClusterProviderConfig), the CA bundle and client Secrets and a config using
+// them, and waits until the config is Ready and has published its connection
+// secret.
 func startRunning(t *testing.T, o runOptions) running {
 	t.Helper()
 	ns := namespace(t)
@@ -98,19 +107,33 @@ func startRunning(t *testing.T, o runOptions) running {
 	if o.timeout == 0 {
 		o.timeout = 10 * time.Second
 	}
-	pc := &mcpv1alpha1.ProviderConfig{
+	settings := mcpv1alpha1.ConnectionSettings{
+		HTTPTimeout:       &metav1.Duration{Duration: o.timeout},
+		AllowedTokenHosts: []string{"127.0.0.1"},
+	}
+	var pc client.Object = &mcpv1alpha1.ProviderConfig{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: providerConfig},
 		Spec: mcpv1alpha1.ProviderConfigSpec{
-			CABundle: &mcpv1alpha1.LocalCABundleSource{SecretRef: &mcpv1alpha1.LocalKeyReference{Name: caSecretName, Key: "ca.crt"}},
-			ConnectionSettings: mcpv1alpha1.ConnectionSettings{
-				HTTPTimeout:       &metav1.Duration{Duration: o.timeout},
-				AllowedTokenHosts: []string{"127.0.0.1"},
-			},
+			CABundle:           &mcpv1alpha1.LocalCABundleSource{SecretRef: &mcpv1alpha1.LocalKeyReference{Name: caSecretName, Key: "ca.crt"}},
+			ConnectionSettings: settings,
 		},
+	}
+	ref := &xpv2.ProviderConfigReference{Kind: mcpv1alpha1.ProviderConfigKind, Name: providerConfig}
+	if o.cluster {
+		pc = &mcpv1alpha1.ClusterProviderConfig{
+			ObjectMeta: metav1.ObjectMeta{Name: ns},
+			Spec: mcpv1alpha1.ClusterProviderConfigSpec{
+				CABundle: &mcpv1alpha1.CABundleSource{SecretRef: &mcpv1alpha1.KeyReference{
+					LocalKeyReference: mcpv1alpha1.LocalKeyReference{Name: caSecretName, Key: "ca.crt"}, Namespace: ns,
+				}},
+				ConnectionSettings: settings,
+			},
+		}
+		ref = &xpv2.ProviderConfigReference{Kind: mcpv1alpha1.ClusterProviderConfigKind, Name: ns}
 	}
 	ca := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: caSecretName}, Data: map[string][]byte{"ca.crt": o.caPEM}}
 	mg := exampleEAC(t, ns)
-	mg.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: mcpv1alpha1.ProviderConfigKind, Name: providerConfig}
+	mg.Spec.ProviderConfigReference = ref
 	te := mg.Spec.ForProvider.TokenExchange
 	if o.tokenURL != "" {
 		te.TokenURL, te.IssuerURL = o.tokenURL, o.issuerURL
@@ -136,7 +159,9 @@ func startRunning(t *testing.T, o runOptions) running {
 
 // poke makes the provider reconcile the config now rather than at the next
 // poll, as any change of the config would. It changes neither the config's
-// generation nor its hash.
+// generation nor its hash. Only what nothing watches needs it: an
+// authorization server that starts to misbehave, or a check that a refused
+// change leaves the config Ready.
 func (r running) poke(t *testing.T) {
 	t.Helper()
 	p := fmt.Sprintf(`{"metadata":{"annotations":{"test.crossmcp.io/poke":"%d"}}}`, time.Now().UnixNano())
@@ -209,13 +234,16 @@ func updateSecret(t *testing.T, ns, name string, data map[string][]byte) {
 // way issue 7 lists. Rejections by the CRD schema are asserted as the real
 // apiserver's error (the stored config keeps its resourceVersion and stays
 // Ready); everything else as the running controller's Ready and Synced
-// conditions. In every case the last good connection secret keeps its data
-// and resourceVersion.
+// conditions, which must follow within seconds by the controller's watches
+// alone, whether the config, a Secret or its provider config changed. In
+// every case the last good connection secret keeps its data and
+// resourceVersion.
 func TestBadInputExternalAuthConfig(t *testing.T) {
 	type args struct {
-		patch  string                        // JSON merge patch of the config; $NS is its namespace
-		strict bool                          // ask for strict field validation
-		change func(t *testing.T, r running) // breaks something the config uses
+		patch   string                        // JSON merge patch of the config; $NS is its namespace
+		strict  bool                          // ask for strict field validation
+		change  func(t *testing.T, r running) // breaks something the config uses
+		cluster bool                          // the config uses a ClusterProviderConfig named $NS
 	}
 	type want struct {
 		apiErr string // the apiserver refuses the change with this in its error
@@ -336,7 +364,7 @@ func TestBadInputExternalAuthConfig(t *testing.T) {
 			want:   observeFailed("HostNotAllowed", `host "auth.example.com" is not in the provider config's allowedTokenHosts [127.0.0.1]`),
 		},
 		"AllowListNarrowed": {
-			reason: "A provider config that no longer allows the host stops the config.",
+			reason: "A ProviderConfig that no longer allows the host stops the config at once, not at the next poll.",
 			args: args{change: func(t *testing.T, r running) {
 				pc := &mcpv1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: r.ns, Name: providerConfig}}
 				if err := patch(t, pc, `{"spec":{"allowedTokenHosts":["auth.example.com"]}}`, true); err != nil {
@@ -346,7 +374,19 @@ func TestBadInputExternalAuthConfig(t *testing.T) {
 			want: observeFailed("HostNotAllowed", `host "`+idpHost+`" is not in the provider config's allowedTokenHosts [auth.example.com]`),
 		},
 
-		// The provider: its provider config.
+		"ClusterAllowListNarrowed": {
+			reason: "A ClusterProviderConfig that no longer allows the host stops the config at once, not at the next poll.",
+			args: args{cluster: true, change: func(t *testing.T, r running) {
+				pc := &mcpv1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: r.ns}}
+				if err := patch(t, pc, `{"spec":{"allowedTokenHosts":["auth.example.com"]}}`, true); err != nil {
+					t.Fatal(err)
+				}
+			}},
+			want: observeFailed("HostNotAllowed", `host "`+idpHost+`" is not in the provider config's allowedTokenHosts [auth.example.com]`),
+		},
+
+		// The provider: its provider config's CA bundle, each change
+		// reported at once, not at the next poll.
 		"CABundleSecretMissing": {
 			reason: "A CA bundle Secret that is gone is reported.",
 			args: args{change: func(t *testing.T, r running) {
@@ -380,6 +420,27 @@ func TestBadInputExternalAuthConfig(t *testing.T) {
 				Synced: "True/ReconcileSuccess: ",
 			}},
 		},
+		"ClusterCABundleSecretMissing": {
+			reason: "A ClusterProviderConfig's CA bundle Secret that is gone is reported.",
+			args: args{cluster: true, change: func(t *testing.T, r running) {
+				if err := kube.Delete(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: r.ns, Name: caSecretName}}); err != nil {
+					t.Fatal(err)
+				}
+			}},
+			want: connectFailed(externalauthconfig.ReasonCABundleUnavailable, `CA bundle Secret $NS/idp-ca key "ca.crt": object not found`),
+		},
+		"ClusterCABundleWrongCA": {
+			reason: "A ClusterProviderConfig's CA bundle replaced by another CA's fails TLS verification at once.",
+			args: args{cluster: true, change: func(t *testing.T, r running) {
+				updateSecret(t, r.ns, caSecretName, map[string][]byte{"ca.crt": otherCA.PEM})
+			}},
+			want: want{conditions: conditions{
+				Ready:  "False/DiscoveryFailed: metadata discovery for issuer $ISSUER failed: cannot discover authorization server metadata: $ISSUER/.well-known/oauth-authorization-server: TLS certificate verification failed (x509: certificate signed by unknown authority); if the server uses a private CA, configure its CA bundle; $ISSUER/.well-known/openid-configuration: TLS certificate verification failed (x509: certificate signed by unknown authority); if the server uses a private CA, configure its CA bundle",
+				Synced: "True/ReconcileSuccess: ",
+			}},
+		},
+
+		// The provider: its provider config reference.
 		"ProviderConfigMissing": {
 			reason: "A reference to a ProviderConfig that does not exist is reported.",
 			args:   args{patch: `{"spec":{"providerConfigRef":{"name":"no-such-config"}}}`},
@@ -399,7 +460,7 @@ func TestBadInputExternalAuthConfig(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			r := startRunning(t, runOptions{})
+			r := startRunning(t, runOptions{cluster: tc.args.cluster})
 			repl := strings.NewReplacer("$NS", r.ns, "$IDP", strings.TrimPrefix(idp.Issuer, "https://"), "$ISSUER", idp.Issuer)
 			before := getEAC(t, r.ns, r.name)
 
@@ -442,8 +503,11 @@ func TestBadInputExternalAuthConfig(t *testing.T) {
 					t.Errorf("%s\nthe config is no longer Ready and Synced: %+v", tc.reason, c)
 				}
 			} else {
+				// Not poked: the watches on the config, its Secrets and its
+				// provider config must bring the change, well before the
+				// next poll.
 				want := conditions{Ready: repl.Replace(tc.want.Ready), Synced: repl.Replace(tc.want.Synced)}
-				r.until(t, "conditions", func() string { return cmp.Diff(want, r.conditions(t)) })
+				wait.For(t, watched, "conditions", func() string { return cmp.Diff(want, r.conditions(t)) })
 			}
 			r.assertNothingElseChanged(t, tc.reason)
 		})

@@ -100,6 +100,8 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "cannot create manager:", err)
 		return 1
 	}
+	// The poll interval is far longer than the bad-input matrix waits for a
+	// watched change (badinput_test.go's watched): those must come by watch.
 	o := controller.Options{
 		Logger:                  logging.NewNopLogger(),
 		MaxConcurrentReconciles: 5,

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -36,13 +36,11 @@ import (
 )
 
 const (
-	errNotEAC          = "managed resource is not an ExternalAuthConfig"
-	errTrackUsage      = "cannot track provider config usage"
-	errProviderConfig  = "cannot use provider config"
-	errGetSecret       = "cannot get referenced secret"
-	errGetConnSecret   = "cannot get connection secret"
-	errIndexSecretRefs = "cannot index ExternalAuthConfigs by referenced secret"
-	errListForSecret   = "cannot list ExternalAuthConfigs referencing a secret"
+	errNotEAC         = "managed resource is not an ExternalAuthConfig"
+	errTrackUsage     = "cannot track provider config usage"
+	errProviderConfig = "cannot use provider config"
+	errGetSecret      = "cannot get referenced secret"
+	errGetConnSecret  = "cannot get connection secret"
 )
 
 // Event reasons.
@@ -50,10 +48,6 @@ const (
 	reasonVerified           event.Reason = "Verified"
 	reasonVerificationFailed event.Reason = "VerificationFailed"
 )
-
-// secretRefIndex indexes ExternalAuthConfigs by the names of the Secrets they
-// reference, so a changed Secret finds its configs without a full list.
-const secretRefIndex = "spec.forProvider.secretRefs"
 
 // Options tune the controller beyond crossplane-runtime's options.
 type Options struct {
@@ -78,8 +72,8 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 		eo.RetryInterval = 30 * time.Second
 	}
 
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.ExternalAuthConfig{}, secretRefIndex, indexSecretRefs); err != nil {
-		return errors.Wrap(err, errIndexSecretRefs)
+	if err := indexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return err
 	}
 
 	recorder := event.NewAPIRecorder(mgr.GetEventRecorderFor(name), o.EventFilterFunctions...) //nolint:staticcheck // crossplane-runtime's recorder wraps the old API.
@@ -131,8 +125,13 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 		WithOptions(o.ForControllerRuntime()).
 		For(&v1alpha1.ExternalAuthConfig{}, builder.WithPredicates(resource.DesiredStateChanged())).
 		// A rotated secret reaches the connection secret within seconds, not
-		// at the next poll.
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(configsForSecret(mgr.GetClient())))
+		// at the next poll; so does a provider config's new CA bundle.
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(configsForSecret(mgr.GetClient()))).
+		// Provider config settings apply within seconds too. Only their
+		// spec matters: their controller writes status.users whenever a
+		// config comes or goes, which must not reconcile every user.
+		Watches(&mcpv1alpha1.ProviderConfig{}, handler.EnqueueRequestsFromMapFunc(configsForProviderConfig(mgr.GetClient())), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&mcpv1alpha1.ClusterProviderConfig{}, handler.EnqueueRequestsFromMapFunc(configsForClusterProviderConfig(mgr.GetClient())), builder.WithPredicates(predicate.GenerationChangedPredicate{}))
 	if c.reportUsers {
 		// Users in status follow the Usages that protect the config.
 		b = b.Watches(&protectionv1beta1.Usage{}, handler.EnqueueRequestsFromMapFunc(configsForUsage))
@@ -140,37 +139,6 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 		o.Logger.Info("Cannot list and watch Crossplane Usages: status.atProvider.usedBy stays empty. Grant it with cluster/rbac/provider-mcp.yaml.")
 	}
 	return b.Complete(ratelimiter.NewReconciler(name, errors.WithSilentRequeueOnConflict(r), o.GlobalRateLimiter))
-}
-
-// indexSecretRefs returns the names of the Secrets a config references.
-func indexSecretRefs(o client.Object) []string {
-	mg, ok := o.(*v1alpha1.ExternalAuthConfig)
-	if !ok {
-		return nil
-	}
-	refs := authconfig.SecretRefs(mg.Spec.ForProvider)
-	names := make([]string, 0, len(refs))
-	for _, r := range refs {
-		names = append(names, r.Name)
-	}
-	return names
-}
-
-// configsForSecret maps a Secret to the configs in its namespace that
-// reference it.
-func configsForSecret(c client.Reader) handler.MapFunc {
-	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		l := &v1alpha1.ExternalAuthConfigList{}
-		if err := c.List(ctx, l, client.InNamespace(o.GetNamespace()), client.MatchingFields{secretRefIndex: o.GetName()}); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, errListForSecret)
-			return nil
-		}
-		reqs := make([]reconcile.Request, 0, len(l.Items))
-		for _, mg := range l.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}})
-		}
-		return reqs
-	}
 }
 
 // A connector produces an external client per reconcile; what outlives a

@@ -26,7 +26,6 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
@@ -571,26 +570,6 @@ func TestConnect(t *testing.T) {
 				t.Errorf("\n%s\nConnect(...) settings: -want, +got:\n%s", tc.reason, diff)
 			}
 		})
-	}
-}
-
-func TestConfigsForSecret(t *testing.T) {
-	other := eac(func(mg *v1alpha1.ExternalAuthConfig) {
-		mg.Name = "other"
-		mg.Spec.ForProvider.TokenExchange.ClientSecretRef = &v1alpha1.SecretKeyRef{Name: "unrelated", Key: "k"}
-	})
-	elsewhere := eac(func(mg *v1alpha1.ExternalAuthConfig) { mg.Namespace = "team-b" })
-	c := fake.NewClientBuilder().WithScheme(scheme(t)).
-		WithObjects(eac(), other, elsewhere).
-		WithIndex(&v1alpha1.ExternalAuthConfig{}, secretRefIndex, indexSecretRefs).
-		Build()
-	got := configsForSecret(c)(context.Background(), clientSecret("x"))
-	want := []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: configName}}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("configsForSecret(...): -want, +got:\n%s", diff)
-	}
-	if got := indexSecretRefs(&corev1.Secret{}); got != nil {
-		t.Errorf("indexSecretRefs(non-config) = %v, want nil", got)
 	}
 }
 
