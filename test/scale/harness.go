@@ -116,6 +116,13 @@ func (h *harness) run(ctx context.Context, r *report.Report) error {
 		}
 	}
 
+	// The floor's CRD goes in first, so the API server has settled by the
+	// time the floor is timed.
+	floorGVK, err := h.installFloorCRD(ctx)
+	if err != nil {
+		return err
+	}
+
 	logf("convergence of %d ExternalAuthConfigs", h.c.Configs)
 	took, err := h.converge(ctx)
 	if err != nil {
@@ -133,7 +140,7 @@ func (h *harness) run(ctx context.Context, r *report.Report) error {
 	}
 
 	logf("floor: a plain client making the same writes")
-	floor, err := h.floor(ctx)
+	floor, err := h.floor(ctx, floorGVK)
 	if err != nil {
 		return err
 	}
@@ -213,10 +220,16 @@ func (h *harness) inputs(i int) (*corev1.Secret, *authv1alpha1.ExternalAuthConfi
 	return s, c, nil
 }
 
+// input is config i as created, with its resourceVersion.
+type input struct {
+	i   int
+	obj client.Object
+}
+
 // createInputs creates every config's inputs with a few workers, in
 // namespace at, as kind (nil: the real ExternalAuthConfig), and tells done
 // of each config created.
-func (h *harness) createInputs(ctx context.Context, at string, as func(*authv1alpha1.ExternalAuthConfig) (client.Object, error), done chan<- int) error {
+func (h *harness) createInputs(ctx context.Context, at string, as func(*authv1alpha1.ExternalAuthConfig) (client.Object, error), done chan<- input) error {
 	return parallel(ctx, h.c.Configs, workers, func(i int) error {
 		s, c, err := h.inputs(i)
 		if err != nil {
@@ -235,7 +248,7 @@ func (h *harness) createInputs(ctx context.Context, at string, as func(*authv1al
 			}
 		}
 		if done != nil {
-			done <- i
+			done <- input{i: i, obj: o}
 		}
 		return nil
 	})
@@ -269,11 +282,7 @@ func (h *harness) converge(ctx context.Context) (time.Duration, error) {
 
 // floor times a plain client making the provider's writes: for each config
 // whose inputs exist, create its connection secret and write its status.
-func (h *harness) floor(ctx context.Context) (time.Duration, error) {
-	gvk, err := h.installFloorCRD(ctx)
-	if err != nil {
-		return 0, err
-	}
+func (h *harness) floor(ctx context.Context, gvk schema.GroupVersionKind) (time.Duration, error) {
 	writer, err := client.New(ratelimiter.LimitRESTConfig(h.cfg, h.rate), client.Options{Scheme: h.user.Scheme()})
 	if err != nil {
 		return 0, err
@@ -288,7 +297,7 @@ func (h *harness) floor(ctx context.Context) (time.Duration, error) {
 		return u, nil
 	}
 
-	created := make(chan int, h.c.Configs)
+	created := make(chan input, h.c.Configs)
 	start := time.Now()
 	var inErr error
 	go func() {
@@ -299,8 +308,8 @@ func (h *harness) floor(ctx context.Context) (time.Duration, error) {
 	errs := make(chan error, h.rate)
 	for range h.rate {
 		wg.Go(func() {
-			for i := range created {
-				if err := h.floorWrites(ctx, writer, gvk.GroupVersion().String(), i); err != nil {
+			for in := range created {
+				if err := h.floorWrites(ctx, writer, in); err != nil {
 					errs <- err
 					return
 				}
@@ -316,10 +325,11 @@ func (h *harness) floor(ctx context.Context) (time.Duration, error) {
 	return took, inErr
 }
 
-// floorWrites makes config i's two writes, with the provider's data.
-func (h *harness) floorWrites(ctx context.Context, writer client.Client, apiVersion string, i int) error {
+// floorWrites makes a config's two writes, with the provider's data, on the
+// object as created: a controller would have it from its cache.
+func (h *harness) floorWrites(ctx context.Context, writer client.Client, in input) error {
 	real := &authv1alpha1.ExternalAuthConfig{}
-	if err := h.watch.Get(ctx, client.ObjectKey{Namespace: ns, Name: configName(i)}, real); err != nil {
+	if err := h.watch.Get(ctx, client.ObjectKey{Namespace: ns, Name: configName(in.i)}, real); err != nil {
 		return err
 	}
 	conn := &corev1.Secret{}
@@ -338,11 +348,9 @@ func (h *harness) floorWrites(ctx context.Context, writer client.Client, apiVers
 	if err != nil {
 		return err
 	}
-	u := &unstructured.Unstructured{}
-	u.SetAPIVersion(apiVersion)
-	u.SetKind(authv1alpha1.ExternalAuthConfigKind)
-	if err := writer.Get(ctx, client.ObjectKey{Namespace: floorNS, Name: real.Name}, u); err != nil {
-		return err
+	u, ok := in.obj.(*unstructured.Unstructured)
+	if !ok {
+		return fmt.Errorf("floor: config %d is a %T", in.i, in.obj)
 	}
 	u.Object["status"] = st
 	if err := writer.Status().Update(ctx, u); err != nil {
