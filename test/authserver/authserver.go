@@ -41,6 +41,8 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/crossmcp/provider-mcp/internal/pki"
 )
 
 // Options configures Start. The zero value is usable.
@@ -59,6 +61,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Addr to listen on. Default "127.0.0.1:0", a random port.
 	Addr string
+
+	// CA signs the server's TLS certificate. Default: a throw-away CA valid
+	// for 24 hours. A server started again on the same Addr with the same CA
+	// is the same server to clients that trust it: same issuer, same trust.
+	CA *pki.CA
 }
 
 // Server is a running authorization server.
@@ -66,7 +73,7 @@ type Server struct {
 	Issuer   string // https://127.0.0.1:<port> (exact issuer string advertised in discovery)
 	TokenURL string // the token endpoint as advertised
 	// CAPEM is the PEM of the CA that signed the server's TLS certificate
-	// (IP SAN 127.0.0.1). The CA is created by Start and valid for 24 hours.
+	// (IP SAN 127.0.0.1): Options.CA, or one Start created, valid for 24 hours.
 	CAPEM                  []byte
 	ClientID, ClientSecret string
 	Subject                string // sub of the tokens returned by SubjectToken
@@ -97,7 +104,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 
-	cert, caPEM, err := newTLS()
+	cert, caPEM, err := newTLS(o.CA)
 	if err != nil {
 		return nil, err
 	}

@@ -11,9 +11,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/crossmcp/provider-mcp/internal/pki"
 )
 
 const (
@@ -382,5 +385,34 @@ func TestClose(t *testing.T) {
 	if resp, err := http.Get(s.Issuer + "/healthz"); err == nil {
 		_ = resp.Body.Close()
 		t.Error("GET after Close: want error")
+	}
+}
+
+// TestRestartSameCA: a server stopped and started again on its address with
+// its CA is the same server to a client that trusts that CA.
+func TestRestartSameCA(t *testing.T) {
+	ca, err := pki.NewCA("restart test CA", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, c := start(t, Options{CA: ca})
+	if code := getJSON(t, c, first.Issuer+"/.well-known/openid-configuration", nil); code != http.StatusOK {
+		t.Fatalf("discovery: status %d", code)
+	}
+	first.Close()
+	if resp, err := c.Get(first.Issuer + "/.well-known/openid-configuration"); err == nil {
+		_ = resp.Body.Close()
+		t.Fatal("GET while stopped: want an error")
+	}
+	again, _ := start(t, Options{CA: ca, Addr: strings.TrimPrefix(first.Issuer, "https://")})
+	var disco struct {
+		Issuer        string `json:"issuer"`
+		TokenEndpoint string `json:"token_endpoint"`
+	}
+	if code := getJSON(t, c, again.Issuer+"/.well-known/openid-configuration", &disco); code != http.StatusOK {
+		t.Fatalf("discovery after the restart: status %d", code)
+	}
+	if disco.Issuer != first.Issuer || disco.TokenEndpoint != first.TokenURL || string(again.CAPEM) != string(ca.PEM) {
+		t.Errorf("after the restart: issuer %s, token endpoint %s, want %s and %s and the same CA", disco.Issuer, disco.TokenEndpoint, first.Issuer, first.TokenURL)
 	}
 }
