@@ -123,6 +123,8 @@ func (c *stopCmd) Run(p *paths) error { //nolint:unparam // Kong runs commands t
 		_ = os.Remove(f)
 	}
 	_ = os.Remove(p.phaseFile())
+	// Holds and requests are about the plane that ran: the next one starts clean.
+	_ = os.RemoveAll(p.control())
 	return nil
 }
 
@@ -150,6 +152,11 @@ func (c *statusCmd) Run(p *paths) error {
 			state = "NOT RUNNING"
 		}
 		fmt.Printf("%-24s pid %-7d %s\n", name, cpid, state)
+	}
+	for _, name := range holdable {
+		if held(p, name) {
+			fmt.Printf("%-24s held down (local release %s)\n", name, name)
+		}
 	}
 	fmt.Printf("\nexport KUBECONFIG=%s\n", p.kubeconfig())
 	return nil

@@ -144,10 +144,14 @@ func (pl *plane) packageRuntime(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(2 * time.Second):
+		case <-time.After(runtimeLoop):
 		}
 	}
 }
+
+// runtimeLoop is how often the package runtime looks at revisions and
+// processes.
+const runtimeLoop = 2 * time.Second
 
 func (pl *plane) runtimeOnce(ctx context.Context) error {
 	fl := &pkgv1.FunctionRevisionList{}
@@ -207,6 +211,15 @@ func (pl *plane) serveRevision(ctx context.Context, r pkgv1.PackageRevisionWithR
 			return fmt.Errorf("cannot report the runtime on the revision: %w", err)
 		}
 	}
+	// local hold: the process stays down until local release. The pid file
+	// goes too, which is how hold knows the process is down.
+	if held(pl.p, bin) {
+		if pl.procs.running(bin) {
+			pl.procs.stop(bin, 10*time.Second)
+		}
+		_ = os.Remove(pl.p.pidFile(bin))
+		return nil
+	}
 	// make run rebuilds our binaries: run the new one.
 	if pl.procs.stale(bin) {
 		pl.procs.stop(bin, 10*time.Second)
@@ -219,7 +232,7 @@ func (pl *plane) serveRevision(ctx context.Context, r pkgv1.PackageRevisionWithR
 	case "function":
 		args = []string{"--address=" + functionAddr, "--tls-certs-dir=" + dir}
 	case "provider":
-		args = []string{"--poll=" + pollInterval(), "--metrics-bind-address=" + providerMetrics, "--health-probe-bind-address=" + providerHealth}
+		args = providerArgs()
 		env = []string{"KUBECONFIG=" + pl.p.kubeconfig()}
 	}
 	// The certificates go to disk only when the process starts: this loop
@@ -279,6 +292,22 @@ func servesLoopback(certPEM []byte) bool {
 		return false
 	}
 	return c.VerifyHostname("127.0.0.1") == nil && time.Now().Before(c.NotAfter)
+}
+
+// providerArgs are the provider's flags. LOCAL_VERIFY_INTERVAL and
+// LOCAL_VERIFY_RETRY_INTERVAL, when set, shorten how often it re-verifies
+// unchanged configs and retries failed ones (10m and 30s), so the e2e can
+// watch an authorization server go away and come back.
+func providerArgs() []string {
+	args := []string{"--poll=" + pollInterval(), "--metrics-bind-address=" + providerMetrics, "--health-probe-bind-address=" + providerHealth}
+	for _, f := range []struct{ flag, env string }{
+		{"--verify-interval", "LOCAL_VERIFY_INTERVAL"}, {"--verify-retry-interval", "LOCAL_VERIFY_RETRY_INTERVAL"},
+	} {
+		if v := os.Getenv(f.env); v != "" {
+			args = append(args, f.flag+"="+v)
+		}
+	}
+	return args
 }
 
 // pollInterval is how often Crossplane and the provider re-check resources

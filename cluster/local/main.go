@@ -13,6 +13,12 @@
 //	local up        all four, in that order (make run)
 //	local status    what is running
 //	local stop      stop everything the plane started (make stop)
+//
+// For fault tests on a running plane:
+//
+//	local restart NAME   stop a component (kube-apiserver, etcd, …) and start it again
+//	local hold NAME      stop the provider or function and keep it down
+//	local release NAME   let the package runtime start it again
 package main
 
 import (
@@ -35,6 +41,9 @@ type cli struct {
 	Up        upCmd        `cmd:"" help:"start, install, apply and summary: what make run does."`
 	Status    statusCmd    `cmd:"" help:"Print the state of every component."`
 	Stop      stopCmd      `cmd:"" help:"Stop everything the plane started."`
+	Restart   restartCmd   `cmd:"" help:"Stop one component of the running plane and start it again; wait until it serves."`
+	Hold      holdCmd      `cmd:"" help:"Stop the provider or function and keep it down (the package runtime restarts them otherwise) until release."`
+	Release   releaseCmd   `cmd:"" help:"Let the package runtime run a held provider or function again; wait until it runs."`
 	Supervise superviseCmd `cmd:"" hidden:"" help:"Run the plane in the foreground (start runs this in the background)."`
 }
 
@@ -60,7 +69,7 @@ func (c *cli) paths() (*paths, error) {
 		}
 		*dst = abs
 	}
-	for _, d := range []string{p.state, p.logs(), p.pids(), p.certs()} {
+	for _, d := range []string{p.state, p.logs(), p.pids(), p.certs(), p.control()} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return nil, err
 		}
@@ -68,12 +77,15 @@ func (c *cli) paths() (*paths, error) {
 	return p, nil
 }
 
-func (p *paths) logs() string               { return filepath.Join(p.state, "logs") }
-func (p *paths) pids() string               { return filepath.Join(p.state, "pids") }
-func (p *paths) certs() string              { return filepath.Join(p.state, "certs") }
-func (p *paths) kubeconfig() string         { return filepath.Join(p.state, "kubeconfig") }
-func (p *paths) tool(name string) string    { return filepath.Join(p.tools, name) }
-func (p *paths) binary(name string) string  { return filepath.Join(p.bin, name) }
-func (p *paths) log(name string) string     { return filepath.Join(p.logs(), name+".log") }
-func (p *paths) pidFile(name string) string { return filepath.Join(p.pids(), name+".pid") }
-func (p *paths) phaseFile() string          { return filepath.Join(p.state, "phase") }
+func (p *paths) logs() string                { return filepath.Join(p.state, "logs") }
+func (p *paths) pids() string                { return filepath.Join(p.state, "pids") }
+func (p *paths) certs() string               { return filepath.Join(p.state, "certs") }
+func (p *paths) kubeconfig() string          { return filepath.Join(p.state, "kubeconfig") }
+func (p *paths) tool(name string) string     { return filepath.Join(p.tools, name) }
+func (p *paths) binary(name string) string   { return filepath.Join(p.bin, name) }
+func (p *paths) log(name string) string      { return filepath.Join(p.logs(), name+".log") }
+func (p *paths) pidFile(name string) string  { return filepath.Join(p.pids(), name+".pid") }
+func (p *paths) phaseFile() string           { return filepath.Join(p.state, "phase") }
+func (p *paths) control() string             { return filepath.Join(p.state, "control") }
+func (p *paths) request(name string) string  { return filepath.Join(p.control(), name) }
+func (p *paths) holdFile(name string) string { return filepath.Join(p.control(), "hold-"+name) }

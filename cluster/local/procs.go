@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,8 @@ import (
 type proc struct {
 	name    string
 	bin     string
+	args    []string
+	env     []string
 	started time.Time
 	cmd     *exec.Cmd
 	done    chan struct{}
@@ -52,7 +55,7 @@ func (ps *procs) start(name, bin string, args, env []string) (*proc, error) {
 		_ = logf.Close()
 		return nil, fmt.Errorf("cannot start %s: %w", name, err)
 	}
-	pr := &proc{name: name, bin: bin, started: time.Now(), cmd: cmd, done: make(chan struct{})}
+	pr := &proc{name: name, bin: bin, args: args, env: env, started: time.Now(), cmd: cmd, done: make(chan struct{})}
 	_ = os.WriteFile(ps.p.pidFile(name), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
 	go func() {
 		pr.err = cmd.Wait()
@@ -60,10 +63,29 @@ func (ps *procs) start(name, bin string, args, env []string) (*proc, error) {
 		close(pr.done)
 	}()
 	ps.mu.Lock()
-	ps.order = append(ps.order, pr)
+	// A process started again keeps its place, so stopAll still stops it
+	// before what it depends on.
+	if i := slices.IndexFunc(ps.order, func(o *proc) bool { return o.name == name }); i >= 0 {
+		ps.order[i] = pr
+	} else {
+		ps.order = append(ps.order, pr)
+	}
 	ps.byKey[name] = pr
 	ps.mu.Unlock()
 	return pr, nil
+}
+
+// restart stops the named process (SIGTERM, SIGKILL after grace) and starts
+// it again with the same binary, arguments and environment.
+func (ps *procs) restart(name string, grace time.Duration) (*proc, error) {
+	ps.mu.Lock()
+	pr, ok := ps.byKey[name]
+	ps.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("the plane runs no process %s", name)
+	}
+	ps.stop(name, grace)
+	return ps.start(name, pr.bin, pr.args, pr.env)
 }
 
 // running reports whether the named process runs.

@@ -183,6 +183,7 @@ func (pl *plane) boot(ctx context.Context) error {
 		return err
 	}
 	go pl.packageRuntime(ctx)
+	go pl.control(ctx)
 	return nil
 }
 

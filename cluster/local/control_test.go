@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testPaths is a state folder in a temporary directory, with a copy of
+// sleep as the one binary of the plane.
+func testPaths(t *testing.T) (*paths, string) {
+	t.Helper()
+	dir := t.TempDir()
+	p := &paths{state: filepath.Join(dir, "state"), bin: filepath.Join(dir, "bin"), tools: filepath.Join(dir, "bin")}
+	for _, d := range []string{p.state, p.bin, p.logs(), p.pids(), p.certs(), p.control()} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep binary")
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sleep := filepath.Join(p.bin, "sleep")
+	if err := os.WriteFile(sleep, b, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return p, sleep
+}
+
+func pidOf(t *testing.T, p *paths, name string) int {
+	t.Helper()
+	b, err := os.ReadFile(p.pidFile(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+func TestProcsRestartKeepsOrderAndArgs(t *testing.T) {
+	p, sleep := testPaths(t)
+	ps := newProcs(p)
+	t.Cleanup(ps.stopAll)
+	for _, n := range []string{"first", "second", "third"} {
+		if _, err := ps.start(n, sleep, []string{"60"}, []string{"X=" + n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := pidOf(t, p, "second")
+	pr, err := ps.restart("second", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := pidOf(t, p, "second"); after == before || after != pr.cmd.Process.Pid {
+		t.Errorf("pid file says %d after restart, was %d, new process %d", after, before, pr.cmd.Process.Pid)
+	}
+	if !ps.running("second") || !slices.Equal(pr.args, []string{"60"}) || !slices.Equal(pr.env, []string{"X=second"}) {
+		t.Errorf("restarted process: running %t, args %v, env %v", ps.running("second"), pr.args, pr.env)
+	}
+	var order []string
+	for _, o := range ps.order {
+		order = append(order, o.name)
+	}
+	if !slices.Equal(order, []string{"first", "second", "third"}) {
+		t.Errorf("stop order after restart %v, want the start order kept", order)
+	}
+	if _, err := ps.restart("missing", time.Second); err == nil {
+		t.Error("restarting a process the plane does not run: want an error")
+	}
+}
+
+func TestRestartRequest(t *testing.T) {
+	p, sleep := testPaths(t)
+	pl := &plane{p: p, procs: newProcs(p)}
+	t.Cleanup(pl.procs.stopAll)
+	if _, err := pl.procs.start("kwok", sleep, []string{"60"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The command talks to a live supervisor: this test process plays it.
+	if err := os.WriteFile(p.pidFile("supervisor"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go pl.control(ctx)
+
+	tests := map[string]struct {
+		name    string
+		wantErr string
+	}{
+		"a component":                {name: "kwok"},
+		"the package runtime's own":  {name: "function", wantErr: "use local hold and local release"},
+		"one the plane does not run": {name: "etcd", wantErr: "the plane runs no process etcd"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			before, _ := os.ReadFile(p.pidFile(tc.name))
+			err := (&restartCmd{Name: tc.name, Timeout: 30 * time.Second}).Run(p)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("restart %s: got %v, want an error with %q", tc.name, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after, _ := os.ReadFile(p.pidFile(tc.name)); string(after) == string(before) || !pl.procs.running(tc.name) {
+				t.Errorf("restart %s: pid %s -> %s, running %t", tc.name, before, after, pl.procs.running(tc.name))
+			}
+		})
+	}
+	if left, _ := filepath.Glob(p.request("*")); len(left) != 0 {
+		t.Errorf("requests left behind: %v", left)
+	}
+}
+
+func TestHoldAndRelease(t *testing.T) {
+	p, sleep := testPaths(t)
+	// Without a supervisor they only leave and remove the hold.
+	if err := (&holdCmd{Name: "function"}).Run(p); err != nil {
+		t.Fatal(err)
+	}
+	if !held(p, "function") || held(p, "provider") {
+		t.Errorf("after hold function: function held %t, provider held %t", held(p, "function"), held(p, "provider"))
+	}
+	if err := (&releaseCmd{Name: "function"}).Run(p); err != nil {
+		t.Fatal(err)
+	}
+	if held(p, "function") {
+		t.Error("function still held after release")
+	}
+	if err := (&releaseCmd{Name: "function"}).Run(p); err != nil {
+		t.Errorf("releasing what is not held: %v", err)
+	}
+
+	// waitPID follows the pid file the supervisor writes and removes.
+	ps := newProcs(p)
+	t.Cleanup(ps.stopAll)
+	if err := waitPID(p, "function", 300*time.Millisecond, true); err == nil {
+		t.Error("waitPID running without a process: want a timeout")
+	}
+	if _, err := ps.start("function", sleep, []string{"60"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitPID(p, "function", 5*time.Second, true); err != nil {
+		t.Error(err)
+	}
+	if err := waitPID(p, "function", 300*time.Millisecond, false); err == nil {
+		t.Error("waitPID stopped while the process runs: want a timeout")
+	}
+	ps.stop("function", 5*time.Second)
+	if err := waitPID(p, "function", 5*time.Second, false); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestProviderArgs(t *testing.T) {
+	base := []string{"--poll=1m", "--metrics-bind-address=" + providerMetrics, "--health-probe-bind-address=" + providerHealth}
+	tests := map[string]struct {
+		env  map[string]string
+		want []string
+	}{
+		"defaults": {want: base},
+		"shorter verification": {
+			env:  map[string]string{"LOCAL_VERIFY_INTERVAL": "20s", "LOCAL_VERIFY_RETRY_INTERVAL": "10s"},
+			want: append(slices.Clone(base), "--verify-interval=20s", "--verify-retry-interval=10s"),
+		},
+		"with a shorter poll": {
+			env:  map[string]string{"LOCAL_POLL": "15s", "LOCAL_VERIFY_INTERVAL": "20s"},
+			want: append([]string{"--poll=15s"}, append(slices.Clone(base[1:]), "--verify-interval=20s")...),
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			for _, k := range []string{"LOCAL_POLL", "LOCAL_VERIFY_INTERVAL", "LOCAL_VERIFY_RETRY_INTERVAL"} {
+				t.Setenv(k, tc.env[k])
+			}
+			if got := providerArgs(); !slices.Equal(got, tc.want) {
+				t.Errorf("providerArgs() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
