@@ -45,9 +45,14 @@ func run(m *testing.M) int {
 		return 1
 	}
 	state = filepath.Join(root, "_output", "e2e-plane")
-	// A short poll, so the steady-state check can watch two intervals.
-	if os.Getenv("LOCAL_POLL") == "" {
-		_ = os.Setenv("LOCAL_POLL", "15s")
+	// A short poll, so the steady-state check can watch two intervals; and
+	// unchanged configs re-verified every 20 s (10 m by default), failures
+	// retried after 10 s, so the authorization-server fault test sees an
+	// outage and the recovery within minutes.
+	for k, v := range map[string]string{"LOCAL_POLL": "15s", "LOCAL_VERIFY_INTERVAL": "20s", "LOCAL_VERIFY_RETRY_INTERVAL": "10s"} {
+		if os.Getenv(k) == "" {
+			_ = os.Setenv(k, v)
+		}
 	}
 	_ = os.RemoveAll(state)
 	defer func() { _, _ = local("stop") }()
