@@ -2,8 +2,10 @@ package authserver
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -414,5 +416,29 @@ func TestRestartSameCA(t *testing.T) {
 	}
 	if disco.Issuer != first.Issuer || disco.TokenEndpoint != first.TokenURL || string(again.CAPEM) != string(ca.PEM) {
 		t.Errorf("after the restart: issuer %s, token endpoint %s, want %s and %s and the same CA", disco.Issuer, disco.TokenEndpoint, first.Issuer, first.TokenURL)
+	}
+}
+
+// TestOpaqueSubjectTokens: subject tokens that are not JWTs of this server
+// are refused with invalid_request, whatever they are. zitadel's op takes
+// any token for one of its opaque tokens, decrypts it (AES-CFB, no
+// integrity check) and dereferences nil claims when the garbage holds
+// exactly one colon: the handler panicked for about one token, or one
+// server key, in forty, and provider-mcp's credential probe sends a fixed
+// token. This server issues no opaque tokens and decrypts none.
+func TestOpaqueSubjectTokens(t *testing.T) {
+	s, c := start(t, Options{})
+	a := auth{id: s.ClientID, secret: s.ClientSecret}
+	for range 200 {
+		// Random bytes: each token its own AES-CFB IV, so its own plaintext.
+		b := make([]byte, 23)
+		if _, err := rand.Read(b); err != nil {
+			t.Fatal(err)
+		}
+		token := base64.RawURLEncoding.EncodeToString(b)
+		status, body := postToken(t, c, s.TokenURL, a, exchangeForm(token, typeAccessToken, nil))
+		if status != http.StatusBadRequest || body["error"] != "invalid_request" {
+			t.Fatalf("subject token %q: status %d, body %v; want 400 invalid_request", token, status, body)
+		}
 	}
 }
