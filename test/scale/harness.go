@@ -90,9 +90,14 @@ func newHarness(ctx context.Context, c *cli) (*harness, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The provider's CRDs may be established a moment after local install
+	// returns, before discovery serves them.
 	for _, o := range []client.Object{&authv1alpha1.ExternalAuthConfig{}, &corev1.Secret{}, &appsv1.Deployment{}} {
-		if _, err := cc.GetInformer(ctx, o); err != nil {
-			return nil, err
+		if err := wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {
+			_, err := cc.GetInformer(ctx, o)
+			return err == nil, nil
+		}); err != nil {
+			return nil, fmt.Errorf("cannot watch %T: %w", o, err)
 		}
 	}
 	go func() { _ = cc.Start(ctx) }()
