@@ -67,6 +67,10 @@ type harness struct {
 	user  client.Client // what people and GitOps tools do: unthrottled
 	watch client.Reader // a cache of the objects being measured
 	state string
+
+	// The examples every config and MCPServer is made from, read once.
+	config *authv1alpha1.ExternalAuthConfig
+	xr     *unstructured.Unstructured
 }
 
 func newHarness(ctx context.Context, c *cli) (*harness, error) {
@@ -108,7 +112,14 @@ func newHarness(ctx context.Context, c *cli) (*harness, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &harness{c: c, rate: rate, cfg: cfg, user: user, watch: cc, state: c.State}, nil
+	config, xr := &authv1alpha1.ExternalAuthConfig{}, &unstructured.Unstructured{}
+	if err := readYAML(exampleConfig, config); err != nil {
+		return nil, err
+	}
+	if err := readYAML(exampleXR, &xr.Object); err != nil {
+		return nil, err
+	}
+	return &harness{c: c, rate: rate, cfg: cfg, user: user, watch: cc, state: c.State, config: config, xr: xr}, nil
 }
 
 func (h *harness) run(ctx context.Context, r *report.Report) error {
@@ -205,16 +216,13 @@ func serverName(i int) string { return fmt.Sprintf("srv-%04d", i) }
 // inputs are config i's client Secret and ExternalAuthConfig. The configs
 // MCPServers use are rotated later, so their credential probe is off: the
 // plane's authorization server knows one client secret only.
-func (h *harness) inputs(i int) (*corev1.Secret, *authv1alpha1.ExternalAuthConfig, error) {
+func (h *harness) inputs(i int) (*corev1.Secret, *authv1alpha1.ExternalAuthConfig) {
 	name := configName(i)
 	s := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-client"},
 		Data:       map[string][]byte{clientSecretKey: []byte(idpClientSecret)},
 	}
-	c := &authv1alpha1.ExternalAuthConfig{}
-	if err := readYAML(exampleConfig, c); err != nil {
-		return nil, nil, err
-	}
+	c := h.config.DeepCopy()
 	c.Namespace, c.Name, c.Annotations = ns, name, nil
 	c.Spec.WriteConnectionSecretToReference.Name = name + "-token-exchange"
 	c.Spec.ForProvider.TokenExchange.ClientSecretRef.Name = s.Name
@@ -222,7 +230,7 @@ func (h *harness) inputs(i int) (*corev1.Secret, *authv1alpha1.ExternalAuthConfi
 		off := false
 		c.Spec.ForProvider.TokenExchange.Verification = &authv1alpha1.VerificationPolicy{CredentialProbe: &off}
 	}
-	return s, c, nil
+	return s, c
 }
 
 // input is config i as created, with its resourceVersion.
@@ -236,13 +244,11 @@ type input struct {
 // of each config created.
 func (h *harness) createInputs(ctx context.Context, at string, as func(*authv1alpha1.ExternalAuthConfig) (client.Object, error), done chan<- input) error {
 	return parallel(ctx, h.c.Configs, workers, func(i int) error {
-		s, c, err := h.inputs(i)
-		if err != nil {
-			return err
-		}
+		s, c := h.inputs(i)
 		s.Namespace, c.Namespace = at, at
 		var o client.Object = c
 		if as != nil {
+			var err error
 			if o, err = as(c); err != nil {
 				return err
 			}
@@ -476,10 +482,7 @@ func (h *harness) providerPeakRSS() (float64, error) {
 func (h *harness) throughput(ctx context.Context) (time.Duration, error) {
 	xrs := make([]*unstructured.Unstructured, h.c.Servers)
 	for i := range xrs {
-		u := &unstructured.Unstructured{}
-		if err := readYAML(exampleXR, &u.Object); err != nil {
-			return 0, err
-		}
+		u := h.xr.DeepCopy()
 		u.SetNamespace(ns)
 		u.SetName(serverName(i))
 		u.SetAnnotations(nil)
