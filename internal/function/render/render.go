@@ -167,7 +167,7 @@ func Workload(s *Server, a *platform.ExternalAuthStatus, in *v1beta1.Workload) [
 		{NameProxyRunnerRole, &rbacv1.Role{
 			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "Role"},
 			ObjectMeta: meta(runner, s, in, nil),
-			Rules:      proxyRunnerRules(),
+			Rules:      ProxyRunnerRules(),
 		}},
 		{NameProxyRunnerRoleBinding, &rbacv1.RoleBinding{
 			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
@@ -300,9 +300,12 @@ func usage(s *Server, a *platform.ExternalAuthStatus, in *v1beta1.Workload) *pro
 	return u
 }
 
-// proxyRunnerRules are what the proxy runner needs to run the MCP server as a
-// StatefulSet: ToolHive's operator's rules. Never secrets.
-func proxyRunnerRules() []rbacv1.PolicyRule {
+// ProxyRunnerRules are what the proxy runner needs to run the MCP server as a
+// StatefulSet: ToolHive's operator's rules. Never secrets. Crossplane may
+// compose a Role only with rights it holds itself:
+// cluster/rbac/aggregate-to-crossplane.yaml grants it these, and the e2e
+// checks that it does.
+func ProxyRunnerRules() []rbacv1.PolicyRule {
 	all := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
 	return []rbacv1.PolicyRule{
 		{APIGroups: []string{"apps"}, Resources: []string{"statefulsets"}, Verbs: all},
