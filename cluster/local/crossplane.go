@@ -39,7 +39,11 @@ func (pl *plane) crossplane(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := pl.ensureNamespace(ctx, crossplaneNS); err != nil {
+	if err := pl.crossplaneIdentities(ctx); err != nil {
+		return err
+	}
+	kubeconfig, err := pl.kubeconfigFor(ctx, crossplaneNS, crossplaneSA)
+	if err != nil {
 		return err
 	}
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: webhookService, Namespace: crossplaneNS}}
@@ -50,7 +54,7 @@ func (pl *plane) crossplane(ctx context.Context) error {
 		return fmt.Errorf("cannot create the webhook Service: %w", err)
 	}
 	env := []string{
-		"KUBECONFIG=" + pl.p.kubeconfig(), "POD_NAMESPACE=" + crossplaneNS,
+		"KUBECONFIG=" + kubeconfig, "POD_NAMESPACE=" + crossplaneNS,
 		"CRDS_PATH=" + filepath.Join(core, "cluster", "crds"),
 		"WEBHOOK_CONFIGS_PATH=" + filepath.Join(core, "cluster", "webhookconfigurations"),
 		"ENABLE_WEBHOOKS=true", "WEBHOOK_SERVICE_NAME=" + webhookService, "WEBHOOK_SERVICE_NAMESPACE=" + crossplaneNS,
@@ -68,6 +72,9 @@ func (pl *plane) crossplane(ctx context.Context) error {
 		}
 		return nil
 	}); err != nil {
+		return err
+	}
+	if err := pl.rbacManager(ctx, bin); err != nil {
 		return err
 	}
 	clientDir, serverDir := filepath.Join(pl.p.certs(), "crossplane-client"), filepath.Join(pl.p.certs(), "crossplane-server")
@@ -89,6 +96,23 @@ func (pl *plane) crossplane(ctx context.Context) error {
 		return err
 	}
 	return waitFor(ctx, "crossplane", xp, 2*time.Minute, httpOK(&http.Client{Timeout: 5 * time.Second}, "http://127.0.0.1:"+coreHealthPort+"/healthz"))
+}
+
+// rbacManager runs Crossplane's RBAC manager as its own service account, as
+// the chart does: it renders ClusterRoles for XRDs and provider revisions and
+// binds each provider revision's system ClusterRole to the ServiceAccount of
+// the Deployment the revision owns (providerIdentity makes that Deployment).
+func (pl *plane) rbacManager(ctx context.Context, bin string) error {
+	kubeconfig, err := pl.kubeconfigFor(ctx, crossplaneNS, rbacManagerSA)
+	if err != nil {
+		return err
+	}
+	rm, err := pl.procs.start("crossplane-rbac-manager", bin, []string{"rbac", "start", "--provider-clusterrole=crossplane:allowed-provider-permissions"},
+		[]string{"KUBECONFIG=" + kubeconfig, "POD_NAMESPACE=" + crossplaneNS})
+	if err != nil {
+		return err
+	}
+	return waitFor(ctx, "crossplane rbac manager", rm, 2*time.Minute, httpOK(&http.Client{Timeout: 5 * time.Second}, "http://127.0.0.1:"+rbacManagerMetricsPort+"/metrics"))
 }
 
 // secretToDir writes a TLS secret's ca.crt, tls.crt and tls.key to dir.
@@ -170,12 +194,17 @@ func (pl *plane) runtimeOnce(ctx context.Context) error {
 		revs = append(revs, &pl2.Items[i])
 	}
 	for _, r := range revs {
-		if r.GetDesiredState() != pkgv1.PackageRevisionActive {
-			continue
-		}
 		parent := r.GetLabels()[labelPackageName]
 		bin, ok := runtimeFor(parent)
 		if !ok {
+			continue
+		}
+		if r.GetDesiredState() != pkgv1.PackageRevisionActive {
+			if pr, ok := r.(*pkgv1.ProviderRevision); ok {
+				if err := pl.retireProviderRevision(ctx, pr); err != nil {
+					return fmt.Errorf("revision %s: %w", r.GetName(), err)
+				}
+			}
 			continue
 		}
 		if err := pl.serveRevision(ctx, r, parent, bin); err != nil {
@@ -211,6 +240,18 @@ func (pl *plane) serveRevision(ctx context.Context, r pkgv1.PackageRevisionWithR
 			return fmt.Errorf("cannot report the runtime on the revision: %w", err)
 		}
 	}
+	// The provider runs as the ServiceAccount Crossplane would give it; a
+	// provider running as another one (an upgrade changed it) restarts.
+	var sa string
+	if pr, ok := r.(*pkgv1.ProviderRevision); ok {
+		var err error
+		if sa, err = pl.providerIdentity(ctx, pr); err != nil {
+			return err
+		}
+		if pl.procs.running(bin) && pl.runsAs[bin] != sa {
+			pl.procs.stop(bin, 10*time.Second)
+		}
+	}
 	// local hold: the process stays down until local release. The pid file
 	// goes too, which is how hold knows the process is down.
 	if held(pl.p, bin) {
@@ -231,17 +272,35 @@ func (pl *plane) serveRevision(ctx context.Context, r pkgv1.PackageRevisionWithR
 	switch bin {
 	case "function":
 		args = []string{"--address=" + functionAddr, "--tls-certs-dir=" + dir}
+		// It needs no Kubernetes access and gets none.
+		env = []string{"KUBECONFIG="}
 	case "provider":
 		args = providerArgs()
-		env = []string{"KUBECONFIG=" + pl.p.kubeconfig()}
+		// Start it once the RBAC manager has bound its rights, as a pod
+		// would be restarted until it had them.
+		bound, err := pl.providerBound(ctx, sa)
+		if err != nil {
+			return err
+		}
+		if !bound {
+			return fmt.Errorf("waiting for Crossplane's RBAC manager to bind the provider's ClusterRole to service account %s/%s", crossplaneNS, sa)
+		}
+		kubeconfig, err := pl.kubeconfigFor(ctx, crossplaneNS, sa)
+		if err != nil {
+			return err
+		}
+		env = []string{"KUBECONFIG=" + kubeconfig}
 	}
 	// The certificates go to disk only when the process starts: this loop
 	// runs every two seconds.
 	if err := pl.secretToDir(ctx, *secretName, dir); err != nil {
 		return err
 	}
-	_, err := pl.procs.start(bin, pl.p.binary(bin), args, env)
-	return err
+	if _, err := pl.procs.start(bin, pl.p.binary(bin), args, env); err != nil {
+		return err
+	}
+	pl.runsAs[bin] = sa
+	return nil
 }
 
 // tlsServerSecret makes sure the package's TLS server secret exists, signed

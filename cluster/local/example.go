@@ -213,6 +213,8 @@ func (c *summaryCmd) Run(p *paths) error {
 	fmt.Printf("\n== Use it\n  export KUBECONFIG=%s\n  %s get mcpservers,extauth -A\n  %s beta trace mcpserver %s -n %s\n  make stop   # tear it down\n",
 		p.kubeconfig(), p.tool("kubectl"), p.tool("crossplane"), exampleXR, exampleNS)
 	fmt.Println("\nThe plane has no kubelet: kwok marks pods Ready, so the ToolHive proxy runner itself does not run.")
+	fmt.Printf("The apiserver authorizes with RBAC: Crossplane runs as %s/%s, its RBAC manager as %s/%s and the provider as the\nServiceAccount of its revision's Deployment in %s (kubeconfigs in %s); the function has no Kubernetes access.\n",
+		crossplaneNS, crossplaneSA, crossplaneNS, rbacManagerSA, crossplaneNS, p.identities())
 	return nil
 }
 

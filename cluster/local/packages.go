@@ -93,8 +93,13 @@ func (c *installCmd) Run(p *paths) error {
 	}); err != nil {
 		return fmt.Errorf("cannot point %s at the local registry: %w", publicPrefix, err)
 	}
-	if err := applyFile(ctx, kube, filepath.Join("cluster", "rbac", "aggregate-to-crossplane.yaml"), ""); err != nil {
-		return err
+	// What a user applies with the configuration (README, "On a cluster of
+	// your own"), before it, so the provider's first revision already runs
+	// as the ServiceAccount provider-mcp.yaml binds.
+	for _, f := range []string{"aggregate-to-crossplane.yaml", "provider-mcp.yaml"} {
+		if err := applyFile(ctx, kube, filepath.Join("cluster", "rbac", f), ""); err != nil {
+			return err
+		}
 	}
 	ref := publicPrefix + configurationPackage + ":" + versions[configurationPackage]
 	verb := "install"
@@ -312,6 +317,12 @@ func applyFile(ctx context.Context, kube client.Client, path, ns string) error {
 	if err != nil {
 		return err
 	}
+	return applyYAML(ctx, kube, b, path, ns)
+}
+
+// applyYAML server-side applies every object of a YAML stream read from
+// source, in namespace ns when the object names none.
+func applyYAML(ctx context.Context, kube client.Client, b []byte, source, ns string) error {
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
 	for {
 		u := &unstructured.Unstructured{}
@@ -319,7 +330,7 @@ func applyFile(ctx context.Context, kube client.Client, path, ns string) error {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
-			return fmt.Errorf("%s: %w", path, err)
+			return fmt.Errorf("%s: %w", source, err)
 		}
 		if len(u.Object) == 0 {
 			continue
@@ -329,9 +340,9 @@ func applyFile(ctx context.Context, kube client.Client, path, ns string) error {
 		}
 		if err := kube.Patch(ctx, u, client.Apply, client.FieldOwner("local-plane"), client.ForceOwnership); err != nil { //nolint:staticcheck // client.Apply with unstructured is the simplest apply.
 			if kerrors.IsNotFound(err) {
-				return fmt.Errorf("cannot apply %s %s from %s (is its CRD installed?): %w", u.GetKind(), u.GetName(), path, err)
+				return fmt.Errorf("cannot apply %s %s from %s (is its CRD installed?): %w", u.GetKind(), u.GetName(), source, err)
 			}
-			return fmt.Errorf("cannot apply %s %s from %s: %w", u.GetKind(), u.GetName(), path, err)
+			return fmt.Errorf("cannot apply %s %s from %s: %w", u.GetKind(), u.GetName(), source, err)
 		}
 	}
 }

@@ -20,6 +20,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossmcp/provider-mcp/internal/pki"
@@ -40,6 +42,8 @@ const (
 	coreHealthPort  = "18081"
 	providerMetrics = "127.0.0.1:18082"
 	providerHealth  = "127.0.0.1:18083"
+	// The RBAC manager has no flag for it: controller-runtime's default.
+	rbacManagerMetricsPort = "8080"
 
 	crossplaneNS   = "crossplane-system"
 	nodeName       = "kwok-node-0"
@@ -53,10 +57,14 @@ type superviseCmd struct{}
 
 // plane is the running control plane.
 type plane struct {
-	p     *paths
-	procs *procs
-	kube  client.Client
-	ca    *pki.CA
+	p      *paths
+	procs  *procs
+	kube   client.Client
+	rest   *rest.Config
+	ca     *pki.CA
+	tokens tokens
+	// runsAs is the ServiceAccount each package runtime process runs as.
+	runsAs map[string]string
 }
 
 func (s *superviseCmd) Run(p *paths) error {
@@ -67,7 +75,7 @@ func (s *superviseCmd) Run(p *paths) error {
 	}
 	defer os.Remove(p.pidFile("supervisor"))
 
-	pl := &plane{p: p, procs: newProcs(p)}
+	pl := &plane{p: p, procs: newProcs(p), tokens: tokens{issued: map[string]issued{}}, runsAs: map[string]string{}}
 	defer pl.procs.stopAll()
 	if err := pl.boot(ctx); err != nil {
 		phase(p, "failed: "+err.Error())
@@ -136,6 +144,10 @@ func (pl *plane) boot(ctx context.Context) error {
 	if pl.kube, err = newClient(p.kubeconfig()); err != nil {
 		return err
 	}
+	if pl.rest, err = clientcmd.BuildConfigFromFlags("", p.kubeconfig()); err != nil {
+		return err
+	}
+	go pl.rotateTokens(ctx)
 
 	phase(p, "starting kube-controller-manager, kube-scheduler and kwok")
 	k := "--kubeconfig=" + p.kubeconfig()
