@@ -10,8 +10,6 @@ import (
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
-	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -58,14 +56,10 @@ func (pl *plane) crossplaneIdentities(ctx context.Context) error {
 	return applyYAML(ctx, pl.kube, crossplaneRBAC, "crossplane-rbac.yaml", "")
 }
 
-// kubeconfigFor makes sure service account ns/name exists, requests a token
-// for it through the TokenRequest API and writes a kubeconfig that reads the
-// token from a file next to it. It returns the kubeconfig's path.
+// kubeconfigFor requests a token for service account ns/name through the
+// TokenRequest API and writes a kubeconfig that reads the token from a file
+// next to it. It returns the kubeconfig's path.
 func (pl *plane) kubeconfigFor(ctx context.Context, ns, name string) (string, error) {
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
-	if err := pl.kube.Create(ctx, sa); err != nil && !kerrors.IsAlreadyExists(err) {
-		return "", fmt.Errorf("cannot create service account %s/%s: %w", ns, name, err)
-	}
 	dir := pl.p.identities()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
