@@ -231,7 +231,7 @@ func (pl *plane) serveRevision(ctx context.Context, r pkgv1.PackageRevisionWithR
 		fr.Status.Endpoint = "dns:///" + functionAddr
 		changed = true
 	}
-	if r.GetCondition(pkgv1.TypeRuntimeHealthy).Status != corev1.ConditionTrue {
+	if r.GetCondition(pkgv1.TypeRuntimeHealthy).Status != corev1.ConditionTrue && pl.serving(ctx, bin) {
 		r.SetConditions(pkgv1.RuntimeHealthy())
 		changed = true
 	}

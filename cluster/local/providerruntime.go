@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -194,4 +196,17 @@ func (pl *plane) providerBound(ctx context.Context, sa string) (bool, error) {
 		return false, err
 	}
 	return sar.Status.Allowed, nil
+}
+
+// serving reports whether a package's process runs and, for the provider,
+// answers its readiness probe: when Crossplane's Deployment runtime would
+// find the Deployment Available and report the runtime healthy.
+func (pl *plane) serving(ctx context.Context, bin string) bool {
+	if !pl.procs.running(bin) {
+		return false
+	}
+	if bin != "provider" {
+		return true
+	}
+	return httpOK(&http.Client{Timeout: 2 * time.Second}, "http://"+providerHealth+"/readyz")(ctx) == nil
 }
