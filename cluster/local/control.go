@@ -19,7 +19,7 @@ import (
 )
 
 type restartCmd struct {
-	Name    string        `arg:"" enum:"etcd,kube-apiserver,kube-controller-manager,kube-scheduler,kwok,crossplane" help:"The component to restart: ${enum}."`
+	Name    string        `arg:"" enum:"etcd,kube-apiserver,kube-controller-manager,kube-scheduler,kwok,crossplane,crossplane-rbac-manager" help:"The component to restart: ${enum}."`
 	Timeout time.Duration `default:"3m" help:"How long to wait until it serves again."`
 }
 
@@ -119,6 +119,8 @@ func (pl *plane) readiness(name string) (func(context.Context) error, error) {
 		return httpOK(admin, apiserverURL+"/readyz"), nil
 	case "crossplane":
 		return httpOK(&http.Client{Timeout: 5 * time.Second}, "http://127.0.0.1:"+coreHealthPort+"/healthz"), nil
+	case "crossplane-rbac-manager":
+		return httpOK(&http.Client{Timeout: 5 * time.Second}, "http://127.0.0.1:"+rbacManagerMetricsPort+"/metrics"), nil
 	}
 	return func(context.Context) error { return nil }, nil
 }
