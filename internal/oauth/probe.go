@@ -8,8 +8,11 @@ import (
 
 // ProbeSubjectToken is the subject token every probe sends. It is obviously
 // not a token, so a server that validates subject tokens must reject it and
-// no usable token is obtained for anyone.
-const ProbeSubjectToken = "provider-mcp-verification-probe"
+// no usable token is obtained for anyone. The '~' keeps it a valid bearer
+// token (RFC 6750 b64token) that is neither a JWT nor decodable as base64 of
+// any kind, so a server that decodes or decrypts opaque tokens rejects it at
+// the first step instead of running its decoder on garbage.
+const ProbeSubjectToken = "provider-mcp~verification-probe"
 
 // MaxResponseBytes bounds a token endpoint response we read.
 const MaxResponseBytes = 64 << 10

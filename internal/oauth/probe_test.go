@@ -1,6 +1,8 @@
 package oauth
 
 import (
+	"encoding/base64"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -228,5 +230,26 @@ func TestClassifyResponse(t *testing.T) {
 				t.Errorf("\n%s\nClassifyResponse(%d, %q): -want, +got:\n%s", tc.reason, tc.args.status, tc.args.body, diff)
 			}
 		})
+	}
+}
+
+func TestProbeSubjectTokenShape(t *testing.T) {
+	// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+	b64token := regexp.MustCompile(`^[A-Za-z0-9\-._~+/]+=*$`)
+	if !b64token.MatchString(ProbeSubjectToken) {
+		t.Errorf("%q is not a syntactically valid bearer token", ProbeSubjectToken)
+	}
+	if strings.Contains(ProbeSubjectToken, ".") {
+		t.Errorf("%q looks like a JWT or JWE to a server that splits on dots", ProbeSubjectToken)
+	}
+	for name, enc := range map[string]*base64.Encoding{
+		"StdEncoding":    base64.StdEncoding,
+		"RawStdEncoding": base64.RawStdEncoding,
+		"URLEncoding":    base64.URLEncoding,
+		"RawURLEncoding": base64.RawURLEncoding,
+	} {
+		if _, err := enc.DecodeString(ProbeSubjectToken); err == nil {
+			t.Errorf("%q decodes with base64.%s: a server that decrypts opaque tokens would try to", ProbeSubjectToken, name)
+		}
 	}
 }
