@@ -15,6 +15,7 @@ require (
 	github.com/prometheus/procfs v0.20.1
 	github.com/zitadel/oidc/v3 v3.45.0
 	go.uber.org/zap v1.28.0
+	golang.org/x/sync v0.22.0
 	golang.org/x/tools v0.49.0
 	google.golang.org/protobuf v1.36.11
 	k8s.io/api v0.35.4
@@ -101,7 +102,6 @@ require (
 	golang.org/x/mod v0.40.0 // indirect
 	golang.org/x/net v0.58.0 // indirect
 	golang.org/x/oauth2 v0.36.0 // indirect
-	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/term v0.45.0 // indirect
 	golang.org/x/text v0.41.0 // indirect

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
 	"k8s.io/apimachinery/pkg/types"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -37,6 +39,8 @@ var probeReasons = map[oauth.Outcome]xpv2.ConditionReason{
 	oauth.OutcomeServerError:         ReasonAuthorizationServerError,
 	oauth.OutcomeUnreachable:         ReasonAuthorizationServerUnreachable,
 }
+
+const errWaitDiscovery = "gave up waiting for metadata discovery"
 
 // A Checker asks an authorization server about itself.
 type Checker interface {
@@ -103,10 +107,25 @@ type verifier struct {
 	// at most maxChecks at once however many configs reconcile together.
 	slots chan struct{}
 
-	mu      sync.Mutex
-	clients map[string]*http.Client
-	results map[types.UID]verification
-	swept   time.Time
+	// discovering lets configs that name the same issuer wait for one
+	// discovery instead of sending one each.
+	discovering singleflight.Group
+
+	mu         sync.Mutex
+	clients    map[string]*http.Client
+	results    map[types.UID]verification
+	discovered map[string]discovered
+	swept      time.Time
+}
+
+// discovered is an issuer's metadata as one discovery found it. Configs that
+// name the same issuer under the same client settings share it while it is
+// fresh (see sharedTTL); failures are never shared, so a config whose
+// discovery failed sees the next attempt's answer.
+type discovered struct {
+	md  *oauth.Metadata
+	src string
+	at  time.Time
 }
 
 // maxChecks is how many verifications may talk to authorization servers at
@@ -122,6 +141,7 @@ func newVerifier(f CheckerFactory, interval, retry time.Duration) *verifier {
 		slots:      make(chan struct{}, maxChecks),
 		clients:    map[string]*http.Client{},
 		results:    map[types.UID]verification{},
+		discovered: map[string]discovered{},
 	}
 }
 
@@ -142,7 +162,7 @@ func (v *verifier) Verify(ctx context.Context, r request) verification {
 		if err != nil {
 			res = verification{outcome: v1alpha1.VerificationFailed, reason: ReasonAuthorizationServerUnreachable, message: err.Error()}
 		} else {
-			res = check(ctx, v.newChecker(c), r.te, r.secret)
+			res = check(ctx, sharedDiscovery{Checker: v.newChecker(c), v: v, key: r.settings.key()}, r.te, r.secret)
 		}
 		<-v.slots
 	case <-ctx.Done():
@@ -171,6 +191,11 @@ func (v *verifier) sweep() {
 			delete(v.results, uid)
 		}
 	}
+	for k, d := range v.discovered {
+		if now.Sub(d.at) >= v.sharedTTL() {
+			delete(v.discovered, k)
+		}
+	}
 }
 
 // Forget drops what is remembered of a config.
@@ -185,6 +210,58 @@ func (v *verifier) ttl(r verification) time.Duration {
 		return v.retry
 	}
 	return v.interval
+}
+
+// sharedTTL is how long a discovery serves other configs: no longer than a
+// failed check waits for its retry, so a changed issuer is noticed about as
+// fast as a recovered one.
+func (v *verifier) sharedTTL() time.Duration {
+	return min(v.retry, v.interval)
+}
+
+// sharedDiscovery is a Checker whose discovery is shared by every config that
+// names the same issuer under the same client settings (key): a thousand
+// configs of one issuer send one discovery, not a thousand.
+type sharedDiscovery struct {
+	Checker
+	v   *verifier
+	key string
+}
+
+func (d sharedDiscovery) Discover(ctx context.Context, issuer *url.URL) (*oauth.Metadata, string, error) {
+	if issuer == nil {
+		return d.Checker.Discover(ctx, issuer)
+	}
+	k := d.key + "\n" + issuer.String()
+	d.v.mu.Lock()
+	m, ok := d.v.discovered[k]
+	d.v.mu.Unlock()
+	if ok && d.v.now().Sub(m.at) < d.v.sharedTTL() {
+		return m.md, m.src, nil
+	}
+	ch := d.v.discovering.DoChan(k, func() (any, error) {
+		// Others may wait for this discovery, so the first caller's
+		// cancellation must not end it; the HTTP client's timeout does.
+		md, src, err := d.Checker.Discover(context.WithoutCancel(ctx), issuer)
+		if err != nil {
+			return nil, err
+		}
+		m := discovered{md: md, src: src, at: d.v.now()}
+		d.v.mu.Lock()
+		d.v.discovered[k] = m
+		d.v.mu.Unlock()
+		return m, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, "", r.Err
+		}
+		m := r.Val.(discovered)
+		return m.md, m.src, nil
+	case <-ctx.Done():
+		return nil, "", fmt.Errorf("%s: %w", errWaitDiscovery, ctx.Err())
+	}
 }
 
 func (v *verifier) client(s clientSettings) (*http.Client, error) {
@@ -229,10 +306,11 @@ func check(ctx context.Context, c Checker, te *v1alpha1.TokenExchangeConfig, sec
 			return failed(ReasonDiscoveryFailed, "metadata discovery for issuer %s failed: %v", te.IssuerURL, err)
 		}
 		out.discovery = &v1alpha1.DiscoveryObservation{
-			URL:                 src,
-			Issuer:              md.Issuer,
-			TokenEndpoint:       md.TokenEndpoint,
-			GrantTypesSupported: md.GrantTypesSupported,
+			URL:           src,
+			Issuer:        md.Issuer,
+			TokenEndpoint: md.TokenEndpoint,
+			// Other configs share md; their statuses must not share a slice.
+			GrantTypesSupported: slices.Clone(md.GrantTypesSupported),
 		}
 		if !oauth.SameEndpoint(md.TokenEndpoint, te.TokenURL) {
 			f := failed(ReasonTokenEndpointMismatch, "issuer %s advertises token endpoint %s, but tokenUrl is %s", te.IssuerURL, md.TokenEndpoint, te.TokenURL)

@@ -278,3 +278,114 @@ func TestVerifierBoundsChecks(t *testing.T) {
 		t.Errorf("waiting past the deadline: got %s %s, want Failed %s", res.outcome, res.reason, ReasonAuthorizationServerUnreachable)
 	}
 }
+
+func TestVerifierSharesDiscovery(t *testing.T) {
+	now := time.Unix(1000, 0)
+	md := &oauth.Metadata{Issuer: issuerURL, TokenEndpoint: tokenURL, GrantTypesSupported: []string{oauth.GrantTypeTokenExchange}}
+	ch := &fakeChecker{md: md, probe: oauth.ProbeResult{Outcome: oauth.OutcomeCredentialsAccepted}}
+	v := newVerifier(func(*http.Client) Checker { return ch }, 10*time.Minute, 30*time.Second)
+	v.now = func() time.Time { return now }
+	fast := clientSettings{timeout: time.Second}
+	req := func(uid string, s clientSettings, mods ...func(*v1alpha1.TokenExchangeConfig)) request {
+		return request{uid: types.UID(uid), hash: "h", settings: s, te: te(mods...)}
+	}
+
+	steps := []struct {
+		reason    string
+		advance   time.Duration
+		mdErr     error
+		r         request
+		outcome   v1alpha1.VerificationOutcome
+		discovers int
+	}{
+		{reason: "The first config of an issuer discovers.", r: req("a", fast), outcome: v1alpha1.VerificationSucceeded, discovers: 1},
+		{reason: "Another config of the issuer uses that discovery.", r: req("b", fast), outcome: v1alpha1.VerificationSucceeded, discovers: 1},
+		{reason: "Other client settings discover on their own.", r: req("c", clientSettings{timeout: 2 * time.Second}), outcome: v1alpha1.VerificationSucceeded, discovers: 2},
+		{reason: "Another issuer discovers on its own.", r: req("d", fast, func(c *v1alpha1.TokenExchangeConfig) { c.IssuerURL = "https://other.example.com" }), outcome: v1alpha1.VerificationSucceeded, discovers: 3},
+		{reason: "Past the retry interval a discovery is no longer shared.", advance: 31 * time.Second, mdErr: errors.New("HTTP 503"), r: req("e", fast), outcome: v1alpha1.VerificationFailed, discovers: 4},
+		{reason: "A failed discovery is not shared: the next config asks again.", mdErr: errors.New("HTTP 503"), r: req("f", fast), outcome: v1alpha1.VerificationFailed, discovers: 5},
+		{reason: "A discovery after a failure is shared again.", r: req("g", fast), outcome: v1alpha1.VerificationSucceeded, discovers: 6},
+		{reason: "It serves the next config.", advance: 10 * time.Second, r: req("h", fast), outcome: v1alpha1.VerificationSucceeded, discovers: 6},
+	}
+	for _, s := range steps {
+		now = now.Add(s.advance)
+		ch.mdErr = s.mdErr
+		got := v.Verify(context.Background(), s.r)
+		if diff := cmp.Diff(s.outcome, got.outcome); diff != "" {
+			t.Errorf("%s outcome: -want, +got:\n%s\nmessage: %s", s.reason, diff, got.message)
+		}
+		if diff := cmp.Diff(s.discovers, ch.discover); diff != "" {
+			t.Errorf("%s discoveries: -want, +got:\n%s", s.reason, diff)
+		}
+	}
+
+	// Statuses of configs that shared a discovery must not share memory.
+	a, b := v.results["a"].discovery, v.results["b"].discovery
+	if a == nil || b == nil {
+		t.Fatal("both configs must report their discovery")
+	}
+	a.GrantTypesSupported[0] = "changed"
+	if b.GrantTypesSupported[0] != oauth.GrantTypeTokenExchange || md.GrantTypesSupported[0] != oauth.GrantTypeTokenExchange {
+		t.Error("configs that shared a discovery share their grant list")
+	}
+
+	// Expired discoveries are swept with the results.
+	now = now.Add(time.Hour)
+	v.Verify(context.Background(), req("i", fast, func(c *v1alpha1.TokenExchangeConfig) { c.IssuerURL = "" }))
+	if len(v.discovered) != 0 {
+		t.Errorf("expired discoveries must be swept, %d left", len(v.discovered))
+	}
+}
+
+// slowDiscovery holds every discovery until released.
+type slowDiscovery struct {
+	fakeChecker
+	release chan struct{}
+}
+
+func (c *slowDiscovery) Discover(ctx context.Context, issuer *url.URL) (*oauth.Metadata, string, error) {
+	<-c.release
+	return c.fakeChecker.Discover(ctx, issuer)
+}
+
+func TestVerifierCoalescesDiscovery(t *testing.T) {
+	ch := &slowDiscovery{
+		fakeChecker: fakeChecker{
+			md:    &oauth.Metadata{Issuer: issuerURL, TokenEndpoint: tokenURL},
+			probe: oauth.ProbeResult{Outcome: oauth.OutcomeCredentialsAccepted},
+		},
+		release: make(chan struct{}),
+	}
+	v := newVerifier(func(*http.Client) Checker { return ch }, 10*time.Minute, 30*time.Second)
+
+	// A config that gives up waiting fails and says why; the discovery it
+	// started goes on for the others.
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := make(chan verification)
+	go func() { gaveUp <- v.Verify(ctx, request{uid: "impatient", hash: "h", te: te()}) }()
+
+	var wg sync.WaitGroup
+	results := make([]verification, maxChecks-1)
+	for i := range results {
+		wg.Go(func() {
+			results[i] = v.Verify(context.Background(), request{uid: types.UID(fmt.Sprint(i)), hash: "h", te: te()})
+		})
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(v.slots) < maxChecks && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if r := <-gaveUp; r.outcome != v1alpha1.VerificationFailed || r.reason != ReasonDiscoveryFailed {
+		t.Errorf("giving up: got %s %s, want Failed %s", r.outcome, r.reason, ReasonDiscoveryFailed)
+	}
+	close(ch.release)
+	wg.Wait()
+	for i, r := range results {
+		if r.outcome != v1alpha1.VerificationSucceeded {
+			t.Errorf("config %d: got %s (%s), want Succeeded", i, r.outcome, r.message)
+		}
+	}
+	if ch.discover != 1 {
+		t.Errorf("configs verified at once must wait for one discovery: got %d discoveries", ch.discover)
+	}
+}
