@@ -156,9 +156,13 @@ type ClusterProviderConfigList struct {
 // +kubebuilder:object:root=true
 
 // A ProviderConfigUsage records that a managed resource uses a
-// ProviderConfig or a ClusterProviderConfig. It is namespaced, in the managed
-// resource's namespace, for both kinds: that is where crossplane-runtime's
-// usage tracker writes it.
+// ProviderConfig or a ClusterProviderConfig.
+//
+// Deprecated: provider-mcp no longer writes usages. Provider configs count
+// the ExternalAuthConfigs that reference them instead, which saves a write
+// and an object per config. The kind remains so that usages written by
+// earlier versions stay readable until garbage collection removes them with
+// their configs.
 // +kubebuilder:printcolumn:name="AGE",type="date",JSONPath=".metadata.creationTimestamp"
 // +kubebuilder:printcolumn:name="CONFIG-KIND",type="string",JSONPath=".providerConfigRef.kind"
 // +kubebuilder:printcolumn:name="CONFIG-NAME",type="string",JSONPath=".providerConfigRef.name"

@@ -13,12 +13,14 @@ import (
 	"github.com/crossmcp/provider-mcp/internal/controller/externalauthconfig"
 )
 
-// Setup adds every controller to the manager.
+// Setup adds every controller to the manager. The ExternalAuthConfig
+// controller goes first: it registers the index the provider config
+// controllers count users by.
 func Setup(mgr ctrl.Manager, o controller.Options, eo externalauthconfig.Options) error {
-	if err := config.Setup(mgr, o); err != nil {
+	if err := externalauthconfig.Setup(mgr, o, eo); err != nil {
 		return err
 	}
-	return externalauthconfig.Setup(mgr, o, eo)
+	return config.Setup(mgr, o, externalauthconfig.ProviderConfigUsers{Reader: mgr.GetClient()})
 }
 
 // SetupGated registers the controllers to start once their CRDs exist: with
@@ -26,15 +28,11 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo externalauthconfig.Options
 // activated. errs receives setup failures, which happen after SetupGated
 // returns.
 func SetupGated(mgr ctrl.Manager, o controller.Options, eo externalauthconfig.Options, errs func(error)) {
+	// One gate: the provider config controllers count ExternalAuthConfigs.
 	o.Gate.Register(func() {
-		if err := config.Setup(mgr, o); err != nil {
-			errs(err)
-		}
-	}, mcpv1alpha1.ProviderConfigGroupVersionKind, mcpv1alpha1.ClusterProviderConfigGroupVersionKind, mcpv1alpha1.ProviderConfigUsageGroupVersionKind)
-	o.Gate.Register(func() {
-		if err := externalauthconfig.Setup(mgr, o, eo); err != nil {
+		if err := Setup(mgr, o, eo); err != nil {
 			errs(err)
 		}
 	}, v1alpha1.ExternalAuthConfigGroupVersionKind, mcpv1alpha1.ProviderConfigGroupVersionKind, mcpv1alpha1.ClusterProviderConfigGroupVersionKind,
-		mcpv1alpha1.ProviderConfigUsageGroupVersionKind, protectionv1beta1.UsageGroupVersionKind)
+		protectionv1beta1.UsageGroupVersionKind)
 }

@@ -86,8 +86,9 @@ func unchanged(t *testing.T, ns string, before map[string]running) {
 }
 
 // census counts what lives in ns, by kind: what the function composes,
-// what the Deployments make, the configs' connection secrets and provider
-// config usages. Only what Kubernetes puts in every namespace is left out.
+// what the Deployments make, the configs' connection secrets, and provider
+// config usages, of which there must be none. Only what Kubernetes puts in
+// every namespace is left out.
 func census(t *testing.T, ns string) map[string]int {
 	t.Helper()
 	kinds := []struct{ apiVersion, kind string }{
@@ -125,7 +126,7 @@ func census(t *testing.T, ns string) map[string]int {
 func wantCensus(servers int) map[string]int {
 	return map[string]int{
 		"Deployment": servers, "ReplicaSet": servers, "Service": servers, "ConfigMap": servers, "ServiceAccount": 2 * servers,
-		"Role": servers, "RoleBinding": servers, "Usage": servers, "ProviderConfigUsage": servers, "Secret": servers,
+		"Role": servers, "RoleBinding": servers, "Usage": servers, "Secret": servers,
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/providerconfig"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	protectionv1beta1 "github.com/crossplane/crossplane/apis/v2/protection/v1beta1"
 
@@ -243,28 +244,32 @@ func TestProviderConfigDeletionBlocked(t *testing.T) {
 	if err := kube.Delete(context.Background(), pc); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second)
-	got := &mcpv1alpha1.ClusterProviderConfig{}
-	if err := kube.Get(context.Background(), types.NamespacedName{Name: "in-use"}, got); err != nil {
-		t.Fatalf("provider config in use was deleted: %v", err)
-	}
-	if got.DeletionTimestamp == nil {
-		t.Fatal("provider config has no deletion timestamp")
-	}
-
-	if err := kube.Delete(context.Background(), mg); err != nil {
-		t.Fatal(err)
-	}
-	// The usage is removed by garbage collection on a real cluster; envtest
-	// runs no garbage collector, so remove it as kube-controller-manager would.
-	wait.For(t, 10*time.Second, "config gone", func() string {
-		err := kube.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: mg.Name}, &v1alpha1.ExternalAuthConfig{})
-		if !kerrors.IsNotFound(err) {
-			return fmt.Sprintf("config still there: %v", err)
+	wait.For(t, 10*time.Second, "deletion blocked, saying why", func() string {
+		got := &mcpv1alpha1.ClusterProviderConfig{}
+		if err := kube.Get(context.Background(), types.NamespacedName{Name: "in-use"}, got); err != nil {
+			return fmt.Sprintf("provider config in use was deleted: %v", err)
+		}
+		if c := got.GetCondition(providerconfig.TypeTerminating); got.DeletionTimestamp == nil || c.Reason != providerconfig.ReasonInUse || !strings.Contains(c.Message, "1 ExternalAuthConfigs use it") {
+			return fmt.Sprintf("deletionTimestamp=%v terminating=%+v", got.DeletionTimestamp, c)
 		}
 		return ""
 	})
-	if err := kube.DeleteAllOf(context.Background(), &mcpv1alpha1.ProviderConfigUsage{}, client.InNamespace(ns)); err != nil {
+	// It stays so.
+	time.Sleep(2 * time.Second)
+	if err := kube.Get(context.Background(), types.NamespacedName{Name: "in-use"}, &mcpv1alpha1.ClusterProviderConfig{}); err != nil {
+		t.Fatalf("provider config in use was deleted: %v", err)
+	}
+	// Users are counted from the configs themselves: no usage object exists.
+	pcus := &mcpv1alpha1.ProviderConfigUsageList{}
+	if err := kube.List(context.Background(), pcus, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	if len(pcus.Items) != 0 {
+		t.Errorf("ProviderConfigUsages were written: %d", len(pcus.Items))
+	}
+
+	// The last user's deletion alone releases it.
+	if err := kube.Delete(context.Background(), mg); err != nil {
 		t.Fatal(err)
 	}
 	wait.For(t, 10*time.Second, "provider config deleted", func() string {

@@ -37,7 +37,6 @@ import (
 
 const (
 	errNotEAC         = "managed resource is not an ExternalAuthConfig"
-	errTrackUsage     = "cannot track provider config usage"
 	errProviderConfig = "cannot use provider config"
 	errGetSecret      = "cannot get referenced secret"
 	errGetConnSecret  = "cannot get connection secret"
@@ -86,7 +85,6 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 	}
 	c := &connector{
 		kube:        mgr.GetClient(),
-		usage:       resource.NewProviderConfigUsageTracker(mgr.GetClient(), &mcpv1alpha1.ProviderConfigUsage{}),
 		verifier:    newVerifier(eo.Checker, eo.VerifyInterval, eo.RetryInterval),
 		recorder:    recorder,
 		policies:    policies,
@@ -100,8 +98,7 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 		managed.WithPollInterval(o.PollInterval),
 		managed.WithTimeout(2 * time.Minute),
 		// A config has no external resource, and what it creates (the
-		// connection secret, its provider config usage) is owned by it and
-		// garbage collected. It needs neither the external-name annotation
+		// connection secret) is owned by it and garbage collected. It needs neither the external-name annotation
 		// nor a finalizer; skipping both saves two writes and a second
 		// reconcile per new config. A finalizer an earlier version added is
 		// still removed, so such configs can be deleted.
@@ -145,23 +142,20 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 // reconcile (verification outcomes, HTTP clients) lives in the verifier.
 type connector struct {
 	kube        client.Client
-	usage       resource.ModernTracker
 	verifier    *verifier
 	recorder    event.Recorder
 	policies    bool
 	reportUsers bool
 }
 
-// Connect tracks the provider config usage and reads its settings.
+// Connect reads the provider config's settings. Its usage is not recorded
+// here: the provider config controller counts configs by their reference.
 func (c *connector) Connect(ctx context.Context, mg *v1alpha1.ExternalAuthConfig) (managed.TypedExternalClient[*v1alpha1.ExternalAuthConfig], error) {
 	e := &external{kube: c.kube, verifier: c.verifier, recorder: c.recorder, policies: c.policies, reportUsers: c.reportUsers}
 	// Nothing external needs the provider config to be deleted; a config
 	// whose provider config is gone must still be deletable.
 	if meta.WasDeleted(mg) {
 		return e, nil
-	}
-	if err := c.usage.Track(ctx, mg); err != nil {
-		return nil, errors.Wrap(err, errTrackUsage)
 	}
 	s, err := resolveSettings(ctx, c.kube, mg)
 	if err != nil {

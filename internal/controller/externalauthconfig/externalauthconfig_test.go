@@ -29,7 +29,6 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/test"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -455,7 +454,6 @@ func TestConnect(t *testing.T) {
 		reason string
 		mg     *v1alpha1.ExternalAuthConfig
 		objs   []client.Object
-		track  error
 		want   want
 	}{
 		"Deleted": {
@@ -464,13 +462,6 @@ func TestConnect(t *testing.T) {
 				now := metav1.Now()
 				mg.SetDeletionTimestamp(&now)
 			}),
-			track: errors.New("must not track"),
-		},
-		"TrackError": {
-			reason: "A usage that cannot be tracked stops the reconcile.",
-			mg:     eac(),
-			track:  errors.New("boom"),
-			want:   want{err: errTrackUsage},
 		},
 		"ClusterProviderConfigMissing": {
 			reason: "A missing provider config is a clear reason.",
@@ -547,7 +538,6 @@ func TestConnect(t *testing.T) {
 			c := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(tc.objs...).Build()
 			conn := &connector{
 				kube:     c,
-				usage:    resource.ModernTrackerFn(func(context.Context, resource.ModernManaged) error { return tc.track }),
 				verifier: newVerifier(NewOAuthChecker, time.Minute, time.Second),
 				recorder: event.NewNopRecorder(),
 			}

@@ -77,6 +77,28 @@ func providerConfigKey(kind, name string) string {
 	return kind + "/" + name
 }
 
+// ProviderConfigUsers counts configs by the provider config they reference,
+// from the informer cache's index: the provider config controller's count.
+type ProviderConfigUsers struct {
+	Reader client.Reader
+}
+
+// Count returns how many configs reference the provider config of kind and
+// name; namespace is a ProviderConfig's, whose users are in its namespace,
+// and "" for a ClusterProviderConfig, whose users may be anywhere.
+func (u ProviderConfigUsers) Count(ctx context.Context, kind, namespace, name string) (int64, error) {
+	l := &v1alpha1.ExternalAuthConfigList{}
+	// Only counted, never changed: no need to copy every config.
+	opts := []client.ListOption{client.MatchingFields{providerConfigIndex: providerConfigKey(kind, name)}, client.UnsafeDisableDeepCopy}
+	if namespace != "" {
+		opts = append(opts, client.InNamespace(namespace))
+	}
+	if err := u.Reader.List(ctx, l, opts...); err != nil {
+		return 0, errors.Wrap(err, errListForPC)
+	}
+	return int64(len(l.Items)), nil
+}
+
 // indexProviderConfig returns the provider config a config references.
 func indexProviderConfig(o client.Object) []string {
 	mg, ok := o.(*v1alpha1.ExternalAuthConfig)

@@ -175,6 +175,57 @@ func TestConfigsForProviderConfig(t *testing.T) {
 	}
 }
 
+func TestProviderConfigUsers(t *testing.T) {
+	u := ProviderConfigUsers{Reader: world(t)}
+	type args struct{ kind, namespace, name string }
+	cases := map[string]struct {
+		reason string
+		args   args
+		want   int64
+	}{
+		"ProviderConfig": {
+			reason: "A ProviderConfig's users are the configs of its namespace that name it.",
+			args:   args{kind: mcpv1alpha1.ProviderConfigKind, namespace: "team-a", name: "local"},
+			want:   2,
+		},
+		"ProviderConfigOtherNamespace": {
+			reason: "Configs naming a ProviderConfig of the same name elsewhere do not count.",
+			args:   args{kind: mcpv1alpha1.ProviderConfigKind, namespace: "team-b", name: "local"},
+			want:   1,
+		},
+		"ProviderConfigUnused": {
+			reason: "Configs naming a ClusterProviderConfig of the same name do not count.",
+			args:   args{kind: mcpv1alpha1.ProviderConfigKind, namespace: "team-a", name: "private"},
+		},
+		"ClusterProviderConfig": {
+			reason: "A ClusterProviderConfig's users are in every namespace.",
+			args:   args{kind: mcpv1alpha1.ClusterProviderConfigKind, name: "private"},
+			want:   2,
+		},
+		"ClusterProviderConfigUnused": {
+			reason: "Configs naming ProviderConfigs of the same name do not count.",
+			args:   args{kind: mcpv1alpha1.ClusterProviderConfigKind, name: "local"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, err := u.Count(context.Background(), tc.args.kind, tc.args.namespace, tc.args.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("\n%s\nCount(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+
+	// Without the index the count fails and says so.
+	bare := ProviderConfigUsers{Reader: fake.NewClientBuilder().WithScheme(scheme(t)).Build()}
+	if _, err := bare.Count(context.Background(), mcpv1alpha1.ProviderConfigKind, "team-a", "local"); err == nil || !strings.Contains(err.Error(), errListForPC) {
+		t.Errorf("Count(...) without its index: want an error containing %q, got %v", errListForPC, err)
+	}
+}
+
 func TestIndexes(t *testing.T) {
 	cases := map[string]struct {
 		reason string
