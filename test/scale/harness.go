@@ -140,11 +140,19 @@ func (h *harness) run(ctx context.Context, r *report.Report) error {
 	}
 
 	logf("convergence of %d ExternalAuthConfigs", h.c.Configs)
+	before, err := providerRequests(ctx)
+	if err != nil {
+		return err
+	}
 	took, err := h.converge(ctx)
 	if err != nil {
 		return err
 	}
-	conv := &report.Convergence{Configs: h.c.Configs, Provider: report.Of(took)}
+	after, err := providerRequests(ctx)
+	if err != nil {
+		return err
+	}
+	conv := &report.Convergence{Configs: h.c.Configs, Provider: report.Of(took), Requests: since(before, after)}
 	r.Convergence = conv
 
 	logf("steady state for two poll intervals (%s)", 2*h.c.Poll)
@@ -417,13 +425,18 @@ func (h *harness) steady(ctx context.Context) (*report.Steady, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &report.Steady{Configs: h.c.Configs, Window: report.Of(window), Polls: 2, ByMethod: map[string]int{}}
+	return &report.Steady{Configs: h.c.Configs, Window: report.Of(window), Polls: 2, ByMethod: since(before, after)}, nil
+}
+
+// since is what each counter in after gained over before.
+func since(before, after map[string]int) map[string]int {
+	d := map[string]int{}
 	for m, n := range after {
-		if d := n - before[m]; d > 0 {
-			s.ByMethod[m] = d
+		if n > before[m] {
+			d[m] = n - before[m]
 		}
 	}
-	return s, nil
+	return d
 }
 
 // providerRequests reads the provider's client-go request counter by method.

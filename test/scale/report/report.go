@@ -67,6 +67,34 @@ type Convergence struct {
 	Provider   Seconds `json:"providerSeconds"`
 	Floor      Seconds `json:"floorSeconds"`
 	PeakRSSMiB float64 `json:"providerPeakRSSMiB"`
+	// Requests are the provider's API requests while it converged, by HTTP
+	// method; the floor makes two writes per config.
+	Requests map[string]int `json:"providerRequestsByMethod,omitempty"`
+}
+
+// PerConfig says how many requests of each method the provider made per
+// config while it converged, most frequent first.
+func (c Convergence) PerConfig() string {
+	if c.Configs == 0 || len(c.Requests) == 0 {
+		return ""
+	}
+	methods := make([]string, 0, len(c.Requests))
+	total := 0
+	for m, n := range c.Requests {
+		methods = append(methods, m)
+		total += n
+	}
+	slices.SortFunc(methods, func(a, b string) int {
+		if d := c.Requests[b] - c.Requests[a]; d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(methods))
+	for i, m := range methods {
+		parts[i] = fmt.Sprintf("%s %.2f", m, float64(c.Requests[m])/float64(c.Configs))
+	}
+	return fmt.Sprintf("%s (%d in all)", strings.Join(parts, ", "), total)
 }
 
 // Ratio is the provider's time over the floor's.
@@ -201,6 +229,9 @@ func (r Report) Figures() []Figure {
 			rss.Met = met(c.PeakRSSMiB < GoalPeakRSSMiB)
 		}
 		fs = append(fs, rss)
+		if pc := c.PerConfig(); pc != "" {
+			fs = append(fs, Figure{Measure: "Provider API requests per config while converging", Value: pc})
+		}
 	}
 	if s := r.Steady; s != nil {
 		fs = append(fs,

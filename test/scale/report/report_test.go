@@ -99,13 +99,14 @@ func TestFigures(t *testing.T) {
 			},
 		},
 		"ConvergenceAtGoalScale": {
-			reason: "At 1000 configs peak RSS is judged.",
-			report: Report{Convergence: &Convergence{Configs: 1000, Provider: 20, Floor: 10, PeakRSSMiB: 90}},
+			reason: "At 1000 configs peak RSS is judged; requests per config are listed most frequent first.",
+			report: Report{Convergence: &Convergence{Configs: 1000, Provider: 20, Floor: 10, PeakRSSMiB: 90, Requests: map[string]int{"PUT": 1000, "POST": 2000, "GET": 5, "PATCH": 1000}}},
 			want: []Figure{
 				{Measure: "Provider convergence, 1000 configs", Value: "20.00 s"},
 				{Measure: "Plain-client floor, 1000 configs", Value: "10.00 s"},
 				{Measure: "Convergence / floor", Value: "2.00×", Goal: "≤ 1.3×", Met: "no"},
 				{Measure: "Provider peak RSS, 1000 configs", Value: "90.0 MiB", Goal: "< 80 MiB at 1000", Met: "no"},
+				{Measure: "Provider API requests per config while converging", Value: "POST 2.00, PATCH 1.00, PUT 1.00, GET 0.01 (4005 in all)"},
 			},
 		},
 		"SteadyWrites": {
