@@ -35,8 +35,8 @@ type Outcome string
 // Outcomes of a probe.
 const (
 	// OutcomeCredentialsAccepted: the client authenticated; the server
-	// rejected only the (bogus) subject token or the request's parameters,
-	// or even issued a token.
+	// rejected only the (bogus) subject token or the request's form, or even
+	// issued a token.
 	OutcomeCredentialsAccepted Outcome = "CredentialsAccepted"
 	// OutcomeCredentialsRejected: HTTP 401, or error=invalid_client.
 	OutcomeCredentialsRejected Outcome = "CredentialsRejected"
@@ -45,6 +45,10 @@ const (
 	OutcomeGrantNotAllowed Outcome = "GrantNotAllowed"
 	// OutcomeGrantUnsupported: error=unsupported_grant_type.
 	OutcomeGrantUnsupported Outcome = "GrantUnsupported"
+	// OutcomeTargetRejected: error=invalid_target or invalid_scope; the
+	// client authenticated, but the server will not issue a token for the
+	// requested audience or scopes, so no real exchange would succeed.
+	OutcomeTargetRejected Outcome = "TargetRejected"
 	// OutcomeServerError: 5xx, a redirect, an unexpected status, or a body
 	// that is not an OAuth answer. Inconclusive.
 	OutcomeServerError Outcome = "ServerError"
@@ -74,11 +78,11 @@ const (
 // client: RFC 6749 §5.2 and RFC 8693 §2.2.2 have the token endpoint check
 // client authentication before the grant. invalid_token (RFC 6750) is what
 // some servers, Keycloak among them, answer for a bad subject token.
+// invalid_scope and invalid_target come after authentication too, but say
+// the configuration is wrong: see OutcomeTargetRejected.
 var acceptedCodes = map[string]bool{
 	"invalid_request":               true,
 	"invalid_grant":                 true,
-	codeInvalidScope:                true,
-	codeInvalidTarget:               true,
 	"invalid_token":                 true,
 	"access_denied":                 true,
 	"invalid_authorization_details": true,
@@ -172,8 +176,11 @@ func classifyCode(r *ProbeResult, code, detail string) {
 		r.Outcome = OutcomeGrantUnsupported
 		r.Message = fmt.Sprintf("The authorization server does not support the token exchange grant (%s).", detail)
 	case code == codeInvalidScope || code == codeInvalidTarget:
-		r.Outcome = OutcomeCredentialsAccepted
-		r.Message = fmt.Sprintf("The client credentials were accepted, but the server rejected the requested scope or audience (%s).", detail)
+		// RFC 8693 §2.2.2: the server will not issue a token for this
+		// audience (invalid_target), or these scopes (invalid_scope), to
+		// this client. Every real exchange would fail the same way.
+		r.Outcome = OutcomeTargetRejected
+		r.Message = fmt.Sprintf("The client credentials were accepted, but the server will not issue a token for the requested audience or scopes: check audience and scopes against the client's registration (%s).", detail)
 	case acceptedCodes[code]:
 		r.Outcome = OutcomeCredentialsAccepted
 		r.Message = fmt.Sprintf("The client credentials were accepted; the server rejected only the deliberately invalid subject token (%s).", detail)

@@ -103,19 +103,19 @@ func TestClassifyResponse(t *testing.T) {
 			},
 		},
 		"InvalidTarget": {
-			reason: "invalid_target means the credentials were accepted but the audience was not.",
+			reason: "invalid_target means the credentials were accepted but no token will be issued for the audience.",
 			args:   args{status: 400, body: `{"error":"invalid_target","error_description":"unknown audience"}`},
 			want: ProbeResult{
-				Outcome: OutcomeCredentialsAccepted, HTTPStatus: 400, ErrorCode: "invalid_target",
-				Message: "The client credentials were accepted, but the server rejected the requested scope or audience (HTTP 400, invalid_target: unknown audience).",
+				Outcome: OutcomeTargetRejected, HTTPStatus: 400, ErrorCode: "invalid_target",
+				Message: "The client credentials were accepted, but the server will not issue a token for the requested audience or scopes: check audience and scopes against the client's registration (HTTP 400, invalid_target: unknown audience).",
 			},
 		},
 		"InvalidScope": {
-			reason: "invalid_scope means the credentials were accepted but the scope was not.",
+			reason: "invalid_scope means the credentials were accepted but no token will be issued for the scopes.",
 			args:   args{status: 400, body: `{"error":"invalid_scope"}`},
 			want: ProbeResult{
-				Outcome: OutcomeCredentialsAccepted, HTTPStatus: 400, ErrorCode: "invalid_scope",
-				Message: "The client credentials were accepted, but the server rejected the requested scope or audience (HTTP 400, invalid_scope).",
+				Outcome: OutcomeTargetRejected, HTTPStatus: 400, ErrorCode: "invalid_scope",
+				Message: "The client credentials were accepted, but the server will not issue a token for the requested audience or scopes: check audience and scopes against the client's registration (HTTP 400, invalid_scope).",
 			},
 		},
 		"UnauthorizedClient": {

@@ -698,6 +698,7 @@ const (
 	modeEchoSecret         = "EchoSecret"
 	modeUnauthorizedClient = "UnauthorizedClient"
 	modeUnsupportedGrant   = "UnsupportedGrant"
+	modeInvalidTarget      = "InvalidTarget"
 	modeRedirect           = "Redirect"
 )
 
@@ -859,6 +860,8 @@ func (s *misbehavingServer) handle(w http.ResponseWriter, r *http.Request) {
 			oauthError(http.StatusBadRequest, "unauthorized_client", "the client may not use this grant")
 		case modeUnsupportedGrant:
 			oauthError(http.StatusBadRequest, "unsupported_grant_type", "")
+		case modeInvalidTarget:
+			oauthError(http.StatusBadRequest, "invalid_target", "audience "+r.PostFormValue("audience")+" is not allowed for this client")
 		case modeRedirect:
 			http.Redirect(w, r, s.URL+"/login?next=token", http.StatusFound)
 		default:
@@ -1004,6 +1007,11 @@ func TestBadInputAuthorizationServer(t *testing.T) {
 			args:   args{mode: modeUnauthorizedClient},
 			want:   "False/GrantNotAllowed: " + probe + "The client credentials were accepted, but the client may not use the token exchange grant (HTTP 400, unauthorized_client: the client may not use this grant).",
 		},
+		"InvalidTarget": {
+			reason: "invalid_target means no token will be issued for the audience, however valid the user's token.",
+			args:   args{mode: modeInvalidTarget},
+			want:   "False/AudienceOrScopeRejected: " + probe + "The client credentials were accepted, but the server will not issue a token for the requested audience or scopes: check audience and scopes against the client's registration (HTTP 400, invalid_target: audience backend-api is not allowed for this client).",
+		},
 		"UnsupportedGrant": {
 			reason: "unsupported_grant_type means the server has no token exchange.",
 			args:   args{mode: modeUnsupportedGrant},
@@ -1072,4 +1080,63 @@ func TestBadInputAuthorizationServer(t *testing.T) {
 			r.assertNothingElseChanged(t, tc.reason+" (after recovery)")
 		})
 	}
+}
+
+// TestAllowListSendsNothing proves that a host outside the allow-list gets
+// no request at all, not even a connection: "localhost" reaches a listener
+// on 127.0.0.1, which the provider config allows by address only, and the
+// listener counts every connection made to it.
+func TestAllowListSendsNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	var connections atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			connections.Add(1)
+			_ = c.Close()
+		}
+	}()
+	// The listener is reachable: the count works.
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close()
+	wait.For(t, 5*time.Second, "the listener counts a connection", func() string {
+		if connections.Load() != 1 {
+			return fmt.Sprintf("%d connections", connections.Load())
+		}
+		return ""
+	})
+	connections.Store(0)
+
+	r := startRunning(t, runOptions{})
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	url := "https://localhost:" + port
+	p := fmt.Sprintf(`{"spec":{"forProvider":{"tokenExchange":{"tokenUrl":%q,"issuerUrl":%q}}}}`, url+"/oauth2/token", url)
+	if err := patch(t, &v1alpha1.ExternalAuthConfig{ObjectMeta: metav1.ObjectMeta{Namespace: r.ns, Name: r.name}}, p, true); err != nil {
+		t.Fatal(err)
+	}
+	r.until(t, "the host refused", func() string {
+		if got := r.conditions(t).Ready; !strings.HasPrefix(got, "False/HostNotAllowed: ") {
+			return got
+		}
+		return ""
+	})
+	// Several more reconciles, past the verify interval, still send nothing.
+	for range 5 {
+		r.poke(t)
+		time.Sleep(time.Second)
+	}
+	if n := connections.Load(); n != 0 {
+		t.Errorf("a host outside the allow-list got %d connections", n)
+	}
+	r.assertNothingElseChanged(t, "A refused host keeps the last good connection secret.")
 }

@@ -28,6 +28,7 @@ const (
 	ReasonCredentialsRejected            xpv2.ConditionReason = "CredentialsRejected"
 	ReasonGrantNotAllowed                xpv2.ConditionReason = "GrantNotAllowed"
 	ReasonGrantUnsupported               xpv2.ConditionReason = "GrantUnsupported"
+	ReasonAudienceOrScopeRejected        xpv2.ConditionReason = "AudienceOrScopeRejected"
 	ReasonAuthorizationServerError       xpv2.ConditionReason = "AuthorizationServerError"
 	ReasonAuthorizationServerUnreachable xpv2.ConditionReason = "AuthorizationServerUnreachable"
 )
@@ -36,6 +37,7 @@ var probeReasons = map[oauth.Outcome]xpv2.ConditionReason{
 	oauth.OutcomeCredentialsRejected: ReasonCredentialsRejected,
 	oauth.OutcomeGrantNotAllowed:     ReasonGrantNotAllowed,
 	oauth.OutcomeGrantUnsupported:    ReasonGrantUnsupported,
+	oauth.OutcomeTargetRejected:      ReasonAudienceOrScopeRejected,
 	oauth.OutcomeServerError:         ReasonAuthorizationServerError,
 	oauth.OutcomeUnreachable:         ReasonAuthorizationServerUnreachable,
 }
