@@ -439,7 +439,9 @@ func since(before, after map[string]int) map[string]int {
 	return d
 }
 
-// providerRequests reads the provider's client-go request counter by method.
+// providerRequests reads the provider's client-go request counter by method,
+// and by method and status code for answers other than 2xx, such as
+// "PUT 409" for a conflict.
 func providerRequests(ctx context.Context) (map[string]int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, providerMetrics, nil)
 	if err != nil {
@@ -461,11 +463,22 @@ func providerRequests(ctx context.Context) (map[string]int, error) {
 		return nil, errors.New("the provider reports no rest_client_requests_total")
 	}
 	for _, m := range mf.GetMetric() {
+		var method, code string
 		for _, l := range m.GetLabel() {
-			if l.GetName() == "method" {
-				out[l.GetValue()] += int(m.GetCounter().GetValue())
+			switch l.GetName() {
+			case "method":
+				method = l.GetValue()
+			case "code":
+				code = l.GetValue()
 			}
 		}
+		if method == "" {
+			continue
+		}
+		if !strings.HasPrefix(code, "2") {
+			method += " " + code
+		}
+		out[method] += int(m.GetCounter().GetValue())
 	}
 	return out, nil
 }

@@ -67,8 +67,8 @@ type Convergence struct {
 	Provider   Seconds `json:"providerSeconds"`
 	Floor      Seconds `json:"floorSeconds"`
 	PeakRSSMiB float64 `json:"providerPeakRSSMiB"`
-	// Requests are the provider's API requests while it converged, by HTTP
-	// method; the floor makes two writes per config.
+	// Requests are the provider's API requests while it converged, keyed as
+	// Steady's; the floor makes two writes per config.
 	Requests map[string]int `json:"providerRequestsByMethod,omitempty"`
 }
 
@@ -105,7 +105,9 @@ func (c Convergence) Ratio() float64 {
 	return float64(c.Provider) / float64(c.Floor)
 }
 
-// Steady counts the provider's API requests while nothing changes.
+// Steady counts the provider's API requests while nothing changes, by
+// method, or by method and status code ("PUT 409") for answers other than
+// 2xx.
 type Steady struct {
 	Configs  int            `json:"configs"`
 	Window   Seconds        `json:"windowSeconds"`
@@ -126,7 +128,9 @@ func (s Steady) Requests() int {
 func (s Steady) Writes() int {
 	n := 0
 	for m, v := range s.ByMethod {
-		switch strings.ToUpper(m) {
+		// A key may carry the status code: "PUT 409" is a write too.
+		method, _, _ := strings.Cut(m, " ")
+		switch strings.ToUpper(method) {
 		case "POST", "PUT", "PATCH", "DELETE":
 			n += v
 		}

@@ -110,11 +110,11 @@ func TestFigures(t *testing.T) {
 			},
 		},
 		"SteadyWrites": {
-			reason: "Any write in steady state misses the goal of zero.",
-			report: Report{Steady: &Steady{Configs: 4, Window: 60, Polls: 2, ByMethod: map[string]int{"GET": 2, "PUT": 2}}},
+			reason: "Any write in steady state misses the goal of zero, a refused one too.",
+			report: Report{Steady: &Steady{Configs: 4, Window: 60, Polls: 2, ByMethod: map[string]int{"GET": 2, "PUT": 2, "PUT 409": 1, "GET 404": 1}}},
 			want: []Figure{
-				{Measure: "Steady state: API requests per MR over 2 poll intervals (60.00 s)", Value: "1.000 (4 in all)"},
-				{Measure: "Steady state: writes per MR over 2 poll intervals", Value: "0.500 (2 in all)", Goal: "0", Met: "no"},
+				{Measure: "Steady state: API requests per MR over 2 poll intervals (60.00 s)", Value: "1.500 (6 in all)"},
+				{Measure: "Steady state: writes per MR over 2 poll intervals", Value: "0.750 (3 in all)", Goal: "0", Met: "no"},
 			},
 		},
 		"RotationTooFewSamples": {
