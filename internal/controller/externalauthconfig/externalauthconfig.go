@@ -135,7 +135,7 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 	} else {
 		o.Logger.Info("Cannot list and watch Crossplane Usages: status.atProvider.usedBy stays empty. Grant it with cluster/rbac/provider-mcp.yaml.")
 	}
-	return b.Complete(ratelimiter.NewReconciler(name, errors.WithSilentRequeueOnConflict(r), o.GlobalRateLimiter))
+	return b.Complete(ratelimiter.NewReconciler(name, retryConflicts{Reconciler: r}, o.GlobalRateLimiter))
 }
 
 // A connector produces an external client per reconcile; what outlives a
@@ -219,7 +219,7 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.ExternalAuthConfig)
 		if te.ClientSecretRef != nil {
 			secret = string(values[*te.ClientSecretRef])
 		}
-		v := e.verifier.Verify(ctx, request{uid: mg.GetUID(), hash: hash, settings: e.settings, te: te, secret: secret})
+		v := e.verifier.Verify(ctx, request{uid: mg.GetUID(), namespace: mg.GetNamespace(), hash: hash, settings: e.settings, te: te, secret: secret})
 		e.record(mg, v)
 	} else {
 		at.Discovery, at.Verification = nil, nil
@@ -246,7 +246,7 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.ExternalAuthConfig)
 }
 
 // record writes a verification outcome to status and conditions, and emits
-// an event when the outcome changes.
+// an event when the outcome of an earlier verification changes.
 func (e *external) record(mg *v1alpha1.ExternalAuthConfig, v verification) {
 	at := &mg.Status.AtProvider
 	at.Discovery = v.discovery
@@ -271,7 +271,10 @@ func (e *external) record(mg *v1alpha1.ExternalAuthConfig, v verification) {
 		return
 	}
 	mg.SetConditions(xpv2.Available().WithMessage(v.message))
-	if changed && v.outcome == v1alpha1.VerificationSucceeded {
+	// A recovery or a new secret that verifies is news; a new config that
+	// verifies is what Ready says already, and an event each would be a
+	// third write per config when many are created at once.
+	if changed && prev != nil && v.outcome == v1alpha1.VerificationSucceeded {
 		e.recorder.Event(mg, event.Normal(reasonVerified, v.message))
 	}
 }

@@ -213,8 +213,19 @@ func TestObserve(t *testing.T) {
 			},
 		},
 		"Verified": {
-			reason: "A good config is Ready, verified, and publishes every key.",
+			reason: "A good config is Ready, verified, and publishes every key; its first verification is no event.",
 			args:   args{mg: eac(), checker: accepted(), objs: []client.Object{clientSecret(secretVal)}},
+			want: want{
+				exists: true, upToDat: true,
+				ready: xpv2.Available().WithMessage("the token endpoint accepted the client credentials"),
+				keys:  tokenKeys,
+			},
+		},
+		"Recovered": {
+			reason: "A config verified after a failure says so in an event.",
+			args: args{mg: eac(func(mg *v1alpha1.ExternalAuthConfig) {
+				mg.Status.AtProvider.Verification = &v1alpha1.VerificationObservation{Outcome: v1alpha1.VerificationFailed, Reason: string(ReasonCredentialsRejected)}
+			}), checker: accepted(), objs: []client.Object{clientSecret(secretVal)}},
 			want: want{
 				exists: true, upToDat: true,
 				ready:  xpv2.Available().WithMessage("the token endpoint accepted the client credentials"),

@@ -2,6 +2,8 @@ package externalauthconfig
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -42,7 +44,10 @@ var probeReasons = map[oauth.Outcome]xpv2.ConditionReason{
 	oauth.OutcomeUnreachable:         ReasonAuthorizationServerUnreachable,
 }
 
-const errWaitDiscovery = "gave up waiting for metadata discovery"
+const (
+	errWaitDiscovery = "gave up waiting for metadata discovery"
+	msgWaitProbe     = "The probe was not answered in time: gave up waiting for the same probe of another config."
+)
 
 // A Checker asks an authorization server about itself.
 type Checker interface {
@@ -69,11 +74,12 @@ type verification struct {
 
 // request is everything a verification needs.
 type request struct {
-	uid      types.UID
-	hash     string
-	settings clientSettings
-	te       *v1alpha1.TokenExchangeConfig
-	secret   string
+	uid       types.UID
+	namespace string
+	hash      string
+	settings  clientSettings
+	te        *v1alpha1.TokenExchangeConfig
+	secret    string
 }
 
 // inputs identifies what a check depends on besides the config hash: the
@@ -109,15 +115,25 @@ type verifier struct {
 	// at most maxChecks at once however many configs reconcile together.
 	slots chan struct{}
 
-	// discovering lets configs that name the same issuer wait for one
-	// discovery instead of sending one each.
+	// discovering and probing let configs that ask an authorization server
+	// the same question wait for one answer instead of sending one each.
 	discovering singleflight.Group
+	probing     singleflight.Group
 
 	mu         sync.Mutex
 	clients    map[string]*http.Client
 	results    map[types.UID]verification
 	discovered map[string]discovered
+	probed     map[string]probed
 	swept      time.Time
+}
+
+// probed is a credential probe that succeeded. Configs of the same namespace
+// that would send the very same probe (see probeKey) share it while it is
+// fresh; failures, again, are never shared.
+type probed struct {
+	res oauth.ProbeResult
+	at  time.Time
 }
 
 // discovered is an issuer's metadata as one discovery found it. Configs that
@@ -144,6 +160,7 @@ func newVerifier(f CheckerFactory, interval, retry time.Duration) *verifier {
 		clients:    map[string]*http.Client{},
 		results:    map[types.UID]verification{},
 		discovered: map[string]discovered{},
+		probed:     map[string]probed{},
 	}
 }
 
@@ -164,7 +181,7 @@ func (v *verifier) Verify(ctx context.Context, r request) verification {
 		if err != nil {
 			res = verification{outcome: v1alpha1.VerificationFailed, reason: ReasonAuthorizationServerUnreachable, message: err.Error()}
 		} else {
-			res = check(ctx, sharedDiscovery{Checker: v.newChecker(c), v: v, key: r.settings.key()}, r.te, r.secret)
+			res = check(ctx, shared{Checker: v.newChecker(c), v: v, key: r.settings.key(), namespace: r.namespace}, r.te, r.secret)
 		}
 		<-v.slots
 	case <-ctx.Done():
@@ -198,6 +215,11 @@ func (v *verifier) sweep() {
 			delete(v.discovered, k)
 		}
 	}
+	for k, p := range v.probed {
+		if now.Sub(p.at) >= v.sharedTTL() {
+			delete(v.probed, k)
+		}
+	}
 }
 
 // Forget drops what is remembered of a config.
@@ -214,23 +236,26 @@ func (v *verifier) ttl(r verification) time.Duration {
 	return v.interval
 }
 
-// sharedTTL is how long a discovery serves other configs: no longer than a
-// failed check waits for its retry, so a changed issuer is noticed about as
-// fast as a recovered one.
+// sharedTTL is how long a discovery or probe serves other configs: no longer
+// than a failed check waits for its retry, so a changed issuer or client is
+// noticed about as fast as a recovered one.
 func (v *verifier) sharedTTL() time.Duration {
 	return min(v.retry, v.interval)
 }
 
-// sharedDiscovery is a Checker whose discovery is shared by every config that
-// names the same issuer under the same client settings (key): a thousand
-// configs of one issuer send one discovery, not a thousand.
-type sharedDiscovery struct {
+// shared is a Checker whose answers configs share. Discovery is shared by
+// every config that names the same issuer under the same client settings
+// (key): a thousand configs of one issuer send one discovery, not a
+// thousand. A probe is shared only within a namespace, so that how fast a
+// config verifies tells nobody whether another tenant uses the same client.
+type shared struct {
 	Checker
-	v   *verifier
-	key string
+	v         *verifier
+	key       string
+	namespace string
 }
 
-func (d sharedDiscovery) Discover(ctx context.Context, issuer *url.URL) (*oauth.Metadata, string, error) {
+func (d shared) Discover(ctx context.Context, issuer *url.URL) (*oauth.Metadata, string, error) {
 	if issuer == nil {
 		return d.Checker.Discover(ctx, issuer)
 	}
@@ -264,6 +289,45 @@ func (d sharedDiscovery) Discover(ctx context.Context, issuer *url.URL) (*oauth.
 	case <-ctx.Done():
 		return nil, "", fmt.Errorf("%s: %w", errWaitDiscovery, ctx.Err())
 	}
+}
+
+// Probe sends r, or answers with the same probe's success, sent moments ago
+// for another config of the namespace.
+func (d shared) Probe(ctx context.Context, r oauth.ProbeRequest) oauth.ProbeResult {
+	k := probeKey(d.key, d.namespace, r)
+	d.v.mu.Lock()
+	p, ok := d.v.probed[k]
+	d.v.mu.Unlock()
+	if ok && d.v.now().Sub(p.at) < d.v.sharedTTL() {
+		return p.res
+	}
+	ch := d.v.probing.DoChan(k, func() (any, error) {
+		// As for discovery: not bound to the first caller's context.
+		res := d.Checker.Probe(context.WithoutCancel(ctx), r)
+		if res.Outcome == oauth.OutcomeCredentialsAccepted {
+			d.v.mu.Lock()
+			d.v.probed[k] = probed{res: res, at: d.v.now()}
+			d.v.mu.Unlock()
+		}
+		return res, nil
+	})
+	select {
+	case r := <-ch:
+		return r.Val.(oauth.ProbeResult)
+	case <-ctx.Done():
+		return oauth.ProbeResult{Outcome: oauth.OutcomeUnreachable, Message: msgWaitProbe}
+	}
+}
+
+// probeKey identifies a probe by everything it sends and where it goes. The
+// client secret is in it only as part of a SHA-256 digest.
+func probeKey(settings, namespace string, r oauth.ProbeRequest) string {
+	h := sha256.New()
+	for _, f := range append([]string{settings, namespace, r.TokenURL, r.ClientID, r.ClientSecret, r.Audience, r.SubjectTokenType}, r.Scopes...) {
+		// Length-prefixed, so no two field lists hash alike.
+		fmt.Fprintf(h, "%d:%s", len(f), f)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func (v *verifier) client(s clientSettings) (*http.Client, error) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -147,6 +149,8 @@ func TestVerifierRemembers(t *testing.T) {
 		}
 	}
 	v.Forget("u")
+	// Past the time a probe is shared, so the count shows the check.
+	now = now.Add(31 * time.Second)
 	v.Verify(context.Background(), r)
 	if ch.probes != 5 {
 		t.Errorf("after Forget the next call must verify: probes = %d, want 5", ch.probes)
@@ -167,6 +171,8 @@ func TestVerifierRemembers(t *testing.T) {
 		"Switches": func(r *request) { r.te.Verification = &v1alpha1.VerificationPolicy{Discovery: &off} },
 	}
 	for name, change := range changes {
+		// Past the time answers are shared, so the count shows each check.
+		now = now.Add(31 * time.Second)
 		before := ch.probes + ch.discover
 		c := r
 		c.te = r.te.DeepCopy()
@@ -253,7 +259,10 @@ func TestVerifierBoundsChecks(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 3 * maxChecks {
 		wg.Go(func() {
-			v.Verify(context.Background(), request{uid: types.UID(fmt.Sprint(i)), hash: "h", te: noIssuer})
+			// Each its own audience: identical probes would be sent once.
+			own := noIssuer.DeepCopy()
+			own.Audience = fmt.Sprint("backend-", i)
+			v.Verify(context.Background(), request{uid: types.UID(fmt.Sprint(i)), hash: "h", te: own})
 		})
 	}
 	// Wait until the slots are full, then let everything through.
@@ -387,5 +396,75 @@ func TestVerifierCoalescesDiscovery(t *testing.T) {
 	}
 	if ch.discover != 1 {
 		t.Errorf("configs verified at once must wait for one discovery: got %d discoveries", ch.discover)
+	}
+}
+
+func TestVerifierSharesProbes(t *testing.T) {
+	now := time.Unix(1000, 0)
+	ch := &fakeChecker{probe: oauth.ProbeResult{Outcome: oauth.OutcomeCredentialsAccepted}}
+	v := newVerifier(func(*http.Client) Checker { return ch }, 10*time.Minute, 30*time.Second)
+	v.now = func() time.Time { return now }
+	req := func(uid, ns, secret string, mods ...func(*v1alpha1.TokenExchangeConfig)) request {
+		mods = append(mods, func(c *v1alpha1.TokenExchangeConfig) { c.IssuerURL = "" })
+		return request{uid: types.UID(uid), namespace: ns, hash: "h", secret: secret, te: te(mods...)}
+	}
+	steps := []struct {
+		reason  string
+		advance time.Duration
+		answer  oauth.Outcome
+		r       request
+		outcome v1alpha1.VerificationOutcome
+		probes  int
+	}{
+		{reason: "The first config probes.", answer: oauth.OutcomeCredentialsAccepted, r: req("a", "team-a", "s1"), outcome: v1alpha1.VerificationSucceeded, probes: 1},
+		{reason: "A config of the namespace that would send the same probe shares it.", r: req("b", "team-a", "s1"), outcome: v1alpha1.VerificationSucceeded, probes: 1},
+		{reason: "Another namespace probes on its own.", r: req("c", "team-b", "s1"), outcome: v1alpha1.VerificationSucceeded, probes: 2},
+		{reason: "Another secret probes on its own.", r: req("d", "team-a", "s2"), outcome: v1alpha1.VerificationSucceeded, probes: 3},
+		{reason: "Another audience probes on its own.", r: req("e", "team-a", "s1", func(c *v1alpha1.TokenExchangeConfig) { c.Audience = "other" }), outcome: v1alpha1.VerificationSucceeded, probes: 4},
+		{reason: "Other scopes probe on their own.", r: req("f", "team-a", "s1", func(c *v1alpha1.TokenExchangeConfig) { c.Scopes = []string{"read"} }), outcome: v1alpha1.VerificationSucceeded, probes: 5},
+		{reason: "Past the retry interval a probe is no longer shared.", advance: 31 * time.Second, answer: oauth.OutcomeCredentialsRejected, r: req("g", "team-a", "s1"), outcome: v1alpha1.VerificationFailed, probes: 6},
+		{reason: "A failed probe is not shared.", r: req("h", "team-a", "s1"), outcome: v1alpha1.VerificationFailed, probes: 7},
+	}
+	for _, s := range steps {
+		now = now.Add(s.advance)
+		if s.answer != "" {
+			ch.probe = oauth.ProbeResult{Outcome: s.answer}
+		}
+		got := v.Verify(context.Background(), s.r)
+		if diff := cmp.Diff(s.outcome, got.outcome); diff != "" {
+			t.Errorf("%s outcome: -want, +got:\n%s", s.reason, diff)
+		}
+		if diff := cmp.Diff(s.probes, ch.probes); diff != "" {
+			t.Errorf("%s probes: -want, +got:\n%s", s.reason, diff)
+		}
+	}
+}
+
+func TestProbeKey(t *testing.T) {
+	base := oauth.ProbeRequest{TokenURL: tokenURL, ClientID: "mcp-proxy", ClientSecret: "s3cr3t-value", Audience: "backend", Scopes: []string{"a", "b"}}
+	k := probeKey("settings", "team-a", base)
+	if strings.Contains(k, base.ClientSecret) {
+		t.Fatal("the probe key holds the client secret")
+	}
+	changes := map[string]func(*oauth.ProbeRequest){
+		"Secret":   func(r *oauth.ProbeRequest) { r.ClientSecret = "other" },
+		"ClientID": func(r *oauth.ProbeRequest) { r.ClientID = "other" },
+		"TokenURL": func(r *oauth.ProbeRequest) { r.TokenURL = "https://other.example.com/token" },
+		"Audience": func(r *oauth.ProbeRequest) { r.Audience = "other" },
+		"Scopes":   func(r *oauth.ProbeRequest) { r.Scopes = []string{"a"} },
+		"Joined":   func(r *oauth.ProbeRequest) { r.Scopes = []string{"ab"} },
+		"Type":     func(r *oauth.ProbeRequest) { r.SubjectTokenType = "jwt" },
+		"Boundary": func(r *oauth.ProbeRequest) { r.ClientID, r.ClientSecret = "mcp-proxys3cr3t", "-value" },
+	}
+	for name, change := range changes {
+		r := base
+		r.Scopes = slices.Clone(base.Scopes)
+		change(&r)
+		if probeKey("settings", "team-a", r) == k {
+			t.Errorf("a probe with another %s has the same key", name)
+		}
+	}
+	if probeKey("settings", "team-b", base) == k || probeKey("other", "team-a", base) == k {
+		t.Error("probes of another namespace or other client settings have the same key")
 	}
 }
