@@ -115,34 +115,23 @@ type verifier struct {
 	// at most maxChecks at once however many configs reconcile together.
 	slots chan struct{}
 
-	// discovering and probing let configs that ask an authorization server
-	// the same question wait for one answer instead of sending one each.
-	discovering singleflight.Group
-	probing     singleflight.Group
+	// asking lets configs that ask an authorization server the same
+	// question wait for one answer instead of sending one each.
+	asking singleflight.Group
 
-	mu         sync.Mutex
-	clients    map[string]*http.Client
-	results    map[types.UID]verification
-	discovered map[string]discovered
-	probed     map[string]probed
-	swept      time.Time
+	mu      sync.Mutex
+	clients map[string]*http.Client
+	results map[types.UID]verification
+	answers map[string]answer
+	swept   time.Time
 }
 
-// probed is a credential probe that succeeded. Configs of the same namespace
-// that would send the very same probe (see probeKey) share it while it is
-// fresh; failures, again, are never shared.
-type probed struct {
-	res oauth.ProbeResult
-	at  time.Time
-}
-
-// discovered is an issuer's metadata as one discovery found it. Configs that
-// name the same issuer under the same client settings share it while it is
-// fresh (see sharedTTL); failures are never shared, so a config whose
-// discovery failed sees the next attempt's answer.
-type discovered struct {
-	md  *oauth.Metadata
-	src string
+// An answer is what an authorization server said, kept for configs that
+// would ask the same (see shared) while it is fresh (see sharedTTL). Only
+// successes are kept: a config whose check failed sees the next attempt's
+// answer.
+type answer struct {
+	val any
 	at  time.Time
 }
 
@@ -159,8 +148,7 @@ func newVerifier(f CheckerFactory, interval, retry time.Duration) *verifier {
 		slots:      make(chan struct{}, maxChecks),
 		clients:    map[string]*http.Client{},
 		results:    map[types.UID]verification{},
-		discovered: map[string]discovered{},
-		probed:     map[string]probed{},
+		answers:    map[string]answer{},
 	}
 }
 
@@ -210,14 +198,9 @@ func (v *verifier) sweep() {
 			delete(v.results, uid)
 		}
 	}
-	for k, d := range v.discovered {
-		if now.Sub(d.at) >= v.sharedTTL() {
-			delete(v.discovered, k)
-		}
-	}
-	for k, p := range v.probed {
-		if now.Sub(p.at) >= v.sharedTTL() {
-			delete(v.probed, k)
+	for k, a := range v.answers {
+		if now.Sub(a.at) >= v.sharedTTL() {
+			delete(v.answers, k)
 		}
 	}
 }
@@ -255,67 +238,67 @@ type shared struct {
 	namespace string
 }
 
+// discovery is what Checker.Discover returns.
+type discovery struct {
+	md  *oauth.Metadata
+	src string
+	err error
+}
+
 func (d shared) Discover(ctx context.Context, issuer *url.URL) (*oauth.Metadata, string, error) {
 	if issuer == nil {
 		return d.Checker.Discover(ctx, issuer)
 	}
-	k := d.key + "\n" + issuer.String()
-	d.v.mu.Lock()
-	m, ok := d.v.discovered[k]
-	d.v.mu.Unlock()
-	if ok && d.v.now().Sub(m.at) < d.v.sharedTTL() {
-		return m.md, m.src, nil
-	}
-	ch := d.v.discovering.DoChan(k, func() (any, error) {
-		// Others may wait for this discovery, so the first caller's
-		// cancellation must not end it; the HTTP client's timeout does.
-		md, src, err := d.Checker.Discover(context.WithoutCancel(ctx), issuer)
-		if err != nil {
-			return nil, err
-		}
-		m := discovered{md: md, src: src, at: d.v.now()}
-		d.v.mu.Lock()
-		d.v.discovered[k] = m
-		d.v.mu.Unlock()
-		return m, nil
+	a, err := d.v.share(ctx, "discovery\n"+d.key+"\n"+issuer.String(), func(ctx context.Context) (any, bool) {
+		md, src, err := d.Checker.Discover(ctx, issuer)
+		return discovery{md: md, src: src, err: err}, err == nil
 	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, "", r.Err
-		}
-		m := r.Val.(discovered)
-		return m.md, m.src, nil
-	case <-ctx.Done():
-		return nil, "", fmt.Errorf("%s: %w", errWaitDiscovery, ctx.Err())
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", errWaitDiscovery, err)
 	}
+	r := a.(discovery) //nolint:forcetypeassert // Only discoveries are kept under discovery keys.
+	return r.md, r.src, r.err
 }
 
 // Probe sends r, or answers with the same probe's success, sent moments ago
 // for another config of the namespace.
 func (d shared) Probe(ctx context.Context, r oauth.ProbeRequest) oauth.ProbeResult {
-	k := probeKey(d.key, d.namespace, r)
-	d.v.mu.Lock()
-	p, ok := d.v.probed[k]
-	d.v.mu.Unlock()
-	if ok && d.v.now().Sub(p.at) < d.v.sharedTTL() {
-		return p.res
+	a, err := d.v.share(ctx, "probe\n"+probeKey(d.key, d.namespace, r), func(ctx context.Context) (any, bool) {
+		res := d.Checker.Probe(ctx, r)
+		return res, res.Outcome == oauth.OutcomeCredentialsAccepted
+	})
+	if err != nil {
+		return oauth.ProbeResult{Outcome: oauth.OutcomeUnreachable, Message: msgWaitProbe}
 	}
-	ch := d.v.probing.DoChan(k, func() (any, error) {
-		// As for discovery: not bound to the first caller's context.
-		res := d.Checker.Probe(context.WithoutCancel(ctx), r)
-		if res.Outcome == oauth.OutcomeCredentialsAccepted {
-			d.v.mu.Lock()
-			d.v.probed[k] = probed{res: res, at: d.v.now()}
-			d.v.mu.Unlock()
+	return a.(oauth.ProbeResult) //nolint:forcetypeassert // Only probe results are kept under probe keys.
+}
+
+// share returns a fresh answer to the question key, or asks it once for
+// every caller asking it now. ask says whether its answer may be kept for
+// others. The error is only ctx's, when the caller gives up waiting.
+func (v *verifier) share(ctx context.Context, key string, ask func(context.Context) (any, bool)) (any, error) {
+	v.mu.Lock()
+	a, ok := v.answers[key]
+	v.mu.Unlock()
+	if ok && v.now().Sub(a.at) < v.sharedTTL() {
+		return a.val, nil
+	}
+	ch := v.asking.DoChan(key, func() (any, error) {
+		// Others may wait for this answer, so the first caller's
+		// cancellation must not end it; the HTTP client's timeout does.
+		val, keep := ask(context.WithoutCancel(ctx))
+		if keep {
+			v.mu.Lock()
+			v.answers[key] = answer{val: val, at: v.now()}
+			v.mu.Unlock()
 		}
-		return res, nil
+		return val, nil
 	})
 	select {
 	case r := <-ch:
-		return r.Val.(oauth.ProbeResult)
+		return r.Val, nil
 	case <-ctx.Done():
-		return oauth.ProbeResult{Outcome: oauth.OutcomeUnreachable, Message: msgWaitProbe}
+		return nil, ctx.Err()
 	}
 }
 

@@ -338,11 +338,16 @@ func TestVerifierSharesDiscovery(t *testing.T) {
 		t.Error("configs that shared a discovery share their grant list")
 	}
 
-	// Expired discoveries are swept with the results.
+	// Expired answers are swept with the results.
 	now = now.Add(time.Hour)
 	v.Verify(context.Background(), req("i", fast, func(c *v1alpha1.TokenExchangeConfig) { c.IssuerURL = "" }))
-	if len(v.discovered) != 0 {
-		t.Errorf("expired discoveries must be swept, %d left", len(v.discovered))
+	for k, a := range v.answers {
+		if now.Sub(a.at) >= v.sharedTTL() {
+			t.Errorf("expired answer %q must be swept", k)
+		}
+	}
+	if len(v.answers) != 1 {
+		t.Errorf("only the sweeping check's own probe may be kept, %d answers are", len(v.answers))
 	}
 }
 
