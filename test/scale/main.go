@@ -7,7 +7,8 @@
 //     making the same writes, and the provider's peak RSS;
 //   - steady state: the provider's API requests over two poll intervals;
 //   - XR throughput: M MCPServers created at once until all are Ready;
-//   - rotation latency: client Secret change to new pod-template annotation.
+//   - rotation latency: client Secret change to new pod-template annotation,
+//     and the provider's share of it (to the config's new hash in status).
 //
 // It writes report.md and report.json, with the go test -bench results given
 // by --micro. make bench runs it; make test does not.

@@ -119,11 +119,21 @@ func TestFigures(t *testing.T) {
 		},
 		"RotationTooFewSamples": {
 			reason: "Fewer than twenty rotations cannot meet the goal, however fast.",
-			report: Report{Rotation: &Latency{Samples: []Seconds{0.2, 0.3}}},
+			report: Report{Rotation: &Rotation{Latency: Latency{Samples: []Seconds{0.2, 0.3}}}},
 			want: []Figure{
 				{Measure: "Rotation latency p50, 2 rotations", Value: "0.20 s"},
 				{Measure: "Rotation latency p95, 2 rotations", Value: "0.30 s", Goal: "< 3.00 s", Met: "no"},
 				{Measure: "Rotation latency max", Value: "0.30 s"},
+			},
+		},
+		"RotationProviderShare": {
+			reason: "The provider's share of each rotation is summarised beside the whole.",
+			report: Report{Rotation: &Rotation{Latency: Latency{Samples: seq(20)}, Provider: Latency{Samples: []Seconds{0.1, 0.3, 0.2}}}},
+			want: []Figure{
+				{Measure: "Rotation latency p50, 20 rotations", Value: "10.00 s"},
+				{Measure: "Rotation latency p95, 20 rotations", Value: "19.00 s", Goal: "< 3.00 s", Met: "no"},
+				{Measure: "Rotation latency max", Value: "20.00 s"},
+				{Measure: "Rotation: the provider's share (Secret to the config's new hash), p50 / p95 / max", Value: "0.20 s / 0.30 s / 0.30 s"},
 			},
 		},
 	}
