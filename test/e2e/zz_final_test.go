@@ -20,6 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/crossmcp/provider-mcp/test/wait"
 )
 
 // watched are the kinds the steady-state check and the hygiene scan read:
@@ -57,7 +59,7 @@ func TestSteadyState(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LOCAL_POLL: %v", err)
 	}
-	time.Sleep(10 * time.Second) // let the last test's changes settle
+	wait.For(t, 3*time.Minute, "the other tests' changes settled", settled(t))
 	snapshot := func() map[string]string {
 		m := map[string]string{}
 		for _, w := range watched {
@@ -111,6 +113,56 @@ func TestSteadyState(t *testing.T) {
 		}
 	}
 	t.Logf("write requests to watched kinds in the window (no-op updates included): %v", requests)
+}
+
+// settled says what still moves after the other tests: a namespace or a
+// watched object being deleted, a Deployment rolling out, or a condition
+// that has not seen its object's latest generation. Until all is still, a
+// change is the tests' aftermath, not a steady-state write.
+func settled(t *testing.T) func() string {
+	return func() string {
+		for _, n := range listAll(t, "v1", "Namespace") {
+			if n.GetDeletionTimestamp() != nil {
+				return "namespace " + n.GetName() + " is being deleted"
+			}
+		}
+		for _, w := range watched {
+			for _, o := range listAll(t, w.apiVersion, w.kind) {
+				id := fmt.Sprintf("%s %s/%s", w.kind, o.GetNamespace(), o.GetName())
+				if o.GetDeletionTimestamp() != nil {
+					return id + " is being deleted"
+				}
+				if w.kind == "Deployment" {
+					if msg := rollingOut(o); msg != "" {
+						return id + " " + msg
+					}
+				}
+				// A claim's conditions are copied from its XR, generation
+				// and all: only the controllers' own Synced tells.
+				if w.kind == "MCPServerClaim" {
+					continue
+				}
+				conds, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
+				for _, c := range conds {
+					m, _ := c.(map[string]any)
+					if g, ok := m["observedGeneration"].(int64); ok && m["type"] == "Synced" && g != o.GetGeneration() {
+						return fmt.Sprintf("%s is Synced as of generation %d of %d", id, g, o.GetGeneration())
+					}
+				}
+			}
+		}
+		return ""
+	}
+}
+
+// rollingOut says why a Deployment's rollout is not complete, "" when it is.
+func rollingOut(d unstructured.Unstructured) string {
+	st := func(f string) int64 { v, _, _ := unstructured.NestedInt64(d.Object, "status", f); return v }
+	want, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
+	if st("observedGeneration") != d.GetGeneration() || st("replicas") != want || st("updatedReplicas") != want || st("availableReplicas") != want {
+		return fmt.Sprintf("is rolling out: %v", d.Object["status"])
+	}
+	return ""
 }
 
 // TestSecretHygiene: no secret value the tests used appears in a ConfigMap,

@@ -184,7 +184,13 @@ func TestObserveOnly(t *testing.T) {
 
 	// Back to Observe-only: a rotation is reported, not published.
 	setPolicies(t, ns, mg.Name, xpv2.ManagementPolicies{xpv2.ManagementActionObserve})
-	time.Sleep(time.Second)
+	wait.For(t, 10*time.Second, "the provider reconciled the Observe-only policy", func() string {
+		got := getEAC(t, ns, mg.Name)
+		if c := got.GetCondition(xpv2.TypeSynced); c.ObservedGeneration != got.GetGeneration() {
+			return fmt.Sprintf("Synced observed generation %d of %d", c.ObservedGeneration, got.GetGeneration())
+		}
+		return ""
+	})
 	if err := kube.Update(context.Background(), clientSecretWithVersion(t, ns, "rotated")); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -91,8 +93,15 @@ func Validate(s *Server) error {
 		return fmt.Errorf("the MCPServer has no name")
 	case len(s.Name) > MaxNameLength:
 		return fmt.Errorf("name %q is %d characters long: at most %d fit the proxy's Service name mcp-<name>-proxy", s.Name, len(s.Name), MaxNameLength)
+	case len(validation.IsDNS1123Label(s.Name)) > 0:
+		// A claim or XR the API server would never have stored, as crossplane
+		// render or a hand-written claimRef can give: every object is named
+		// after it, and mcp-<name>-proxy must be a DNS label.
+		return fmt.Errorf("name %q cannot name the workload's objects: %s", s.Name, strings.Join(validation.IsDNS1123Label(s.Name), "; "))
 	case s.Namespace == "":
 		return fmt.Errorf("the MCPServer %q has no namespace to run in", s.Name)
+	case len(validation.IsDNS1123Label(s.Namespace)) > 0:
+		return fmt.Errorf("namespace %q is not a namespace name: %s", s.Namespace, strings.Join(validation.IsDNS1123Label(s.Namespace), "; "))
 	case s.Spec.Image == "":
 		return fmt.Errorf("spec.image is required: the MCP server's container image")
 	}
