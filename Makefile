@@ -10,14 +10,15 @@ COVER_MIN ?= 80
 
 export TOOLS_BIN
 
-.PHONY: all generate build lint test test-unit test-integration test-e2e goldens fuzz bench cover reviewable tools run stop status help
+.PHONY: all generate build lint test test-unit test-integration test-toolhive test-e2e goldens fuzz bench cover reviewable tools run stop status help
 
 all: build
 
 help:
 	@echo "make run         build everything and start the local control plane with an example"
 	@echo "make stop        stop the local control plane; make status shows it"
-	@echo "make test        every test: unit, integration (real kube-apiserver + etcd), crossplane render goldens"
+	@echo "make test        every test: unit, integration (real kube-apiserver + etcd), crossplane render goldens,"
+	@echo "                 RunConfigs against ToolHive's own code, and the e2e"
 	@echo "make generate    regenerate deepcopy code, CRDs, the function input CRD and the XRDs"
 	@echo "make build       build the provider and function binaries into _output/bin"
 	@echo "make lint        go vet, gofmt and golangci-lint"
@@ -37,6 +38,7 @@ build:
 lint:
 	$(GO) vet ./...
 	$(GO) vet -tags integration,e2e ./test/...
+	cd test/toolhive && $(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needs to run on:"; echo "$$out"; exit 1; fi
 	cluster/tools/build.sh golangci-lint
@@ -58,7 +60,14 @@ test: tools
 	KUBEBUILDER_ASSETS=$(TOOLS_BIN) $(GO) test -tags integration -count=1 \
 		-coverpkg=./internal/... -coverprofile=$(OUTPUT)/cover.out ./...
 	@$(MAKE) --no-print-directory cover
+	@$(MAKE) --no-print-directory test-toolhive
 	@$(MAKE) --no-print-directory test-e2e
+
+# test-toolhive checks every RunConfig the function renders with ToolHive's
+# own reader and builder (v0.48.0), in a module of its own so that ToolHive
+# stays out of the product's go.mod.
+test-toolhive:
+	cd test/toolhive && $(GO) test -count=1 ./...
 
 # test-e2e starts its own control plane (state in _output/e2e-plane) in a
 # network namespace of its own, so it runs beside a make run plane.

@@ -215,7 +215,12 @@ func TestBadInputFunction(t *testing.T) {
 		"UnknownConfigMode": {
 			reason: "An input value outside the enum is refused.",
 			args:   args{base: shared, input: `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload","configMode":"Env"}`},
-			want:   outcome{Fatal: `invalid function input: configMode "Env" is not one of ConfigMap, Flags`},
+			want:   outcome{Fatal: `invalid function input: configMode "Env" is not "ConfigMap", the only mode`},
+		},
+		"RetiredFlagsMode": {
+			reason: "Flags mode is retired: no proxy runner accepts token-exchange flags. The input is refused, naming ConfigMap mode, and the workload stays.",
+			args:   args{base: shared, input: `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload","configMode":"Flags"}`},
+			want:   outcome{Fatal: `invalid function input: configMode "Flags" is retired: no ToolHive proxy runner release accepts token-exchange flags, it reads its settings from runconfig.json only; remove configMode or set it to "ConfigMap"`},
 		},
 		"ForeignInput": {
 			reason: "An input of another function's kind is refused, not rendered with defaults.",
@@ -231,6 +236,28 @@ func TestBadInputFunction(t *testing.T) {
 			reason: "An input without apiVersion and kind is refused; only an absent input gets the defaults.",
 			args:   args{base: shared, input: `{"configMode":"Flags"}`},
 			want:   outcome{Fatal: `invalid function input: input is apiVersion "", kind "": function-mcp-server takes apiVersion "mcpserver.fn.crossmcp.io/v1beta1", kind "Workload"`},
+		},
+		"InboundOIDCRemoved": {
+			reason: "Removing spec.oidc from an exchanging server is refused: the runner would exchange any bearer token. The running workload is kept as it was.",
+			args:   args{base: shared, spec: func(s map[string]any) { delete(s, "oidc") }},
+			want: outcome{
+				Fatal: errNoInboundAuth,
+				Conditions: map[string]string{
+					TypeExternalAuthReady:   `TRUE/Available: ExternalAuthConfig "backend-api" is Ready (configHash 1111222233334444)`,
+					TypeTokenExchangeActive: "FALSE/NoInboundAuthentication: " + errNoInboundAuth,
+				},
+			},
+		},
+		"InlineExchangeWithoutOIDC": {
+			reason: "An inline token exchange without spec.oidc (the schema bypassed) is refused the same way.",
+			args:   args{base: inline, spec: func(s map[string]any) { delete(s, "oidc") }},
+			want: outcome{
+				Fatal: errNoInboundAuth,
+				Conditions: map[string]string{
+					TypeExternalAuthReady:   `TRUE/Available: ExternalAuthConfig "github-external-auth" is Ready (configHash 1111222233334444)`,
+					TypeTokenExchangeActive: "FALSE/NoInboundAuthentication: " + errNoInboundAuth,
+				},
+			},
 		},
 		"ConfigMissing": {
 			reason: "A referenced config that is gone is a warning; the workload keeps the last good config.",

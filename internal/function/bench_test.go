@@ -12,14 +12,15 @@ import (
 )
 
 // BenchmarkRunFunction measures one render of a typical XR: with a shared
-// config, with an inline config, and in Flags mode.
+// config, with an inline config, and with labels and annotations from the
+// input.
 func BenchmarkRunFunction(b *testing.B) {
 	inlineCfg := strings.ReplaceAll(config("team-a"), "backend-api", "github-external-auth")
 	cases := map[string]req{
 		"SharedConfig": {xr: xrRef, required: map[string][]string{RequiredConfig: {config("team-a")}}},
 		"InlineConfig": {xr: xrInline, observed: map[string]string{render.NameExternalAuthConfig: inlineCfg}},
-		"FlagsMode": {xr: xrRef, required: map[string][]string{RequiredConfig: {config("team-a")}},
-			input: `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload","configMode":"Flags"}`},
+		"LabelledInput": {xr: xrRef, required: map[string][]string{RequiredConfig: {config("team-a")}},
+			input: `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload","labels":{"team":"a"},"annotations":{"note":"n"}}`},
 	}
 	fn := New(logging.NewNopLogger())
 	for name, r := range cases {

@@ -130,13 +130,13 @@ func TestConverter(t *testing.T) {
 	unauthenticated := &platform.ExternalAuthStatus{ConfigName: "shared", Type: authv1alpha1.TypeUnauthenticated, ConfigHash: "aaaabbbbccccdddd"}
 	configMap := &v1beta1.Workload{}
 	configMap.Default()
-	flags := &v1beta1.Workload{ConfigMode: v1beta1.ConfigModeFlags, Labels: map[string]string{"team": "a", "app": "override"}, Annotations: map[string]string{"note": ""}}
-	flags.Default()
+	labelled := &v1beta1.Workload{Labels: map[string]string{"team": "a", "app": "override"}, Annotations: map[string]string{"note": ""}}
+	labelled.Default()
 
-	objs := map[string]runtime.Object{"InlineConfig": render.InlineConfig(full, flags)}
+	objs := map[string]runtime.Object{"InlineConfig": render.InlineConfig(full, labelled)}
 	for name, s := range map[string]*render.Server{"Full": full, "Minimal": minimal} {
 		for an, a := range map[string]*platform.ExternalAuthStatus{"NoAuth": nil, "Exchange": exchange, "Unauthenticated": unauthenticated} {
-			for in, i := range map[string]*v1beta1.Workload{"ConfigMap": configMap, "Flags": flags} {
+			for in, i := range map[string]*v1beta1.Workload{"Default": configMap, "Labelled": labelled} {
 				for _, o := range render.Workload(s, a, i) {
 					objs[name+"/"+an+"/"+in+"/"+o.Name] = o.Object
 				}

@@ -145,7 +145,12 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	} else {
 		reportAuth(rsp, auth)
 	}
-	reportTokenExchange(rsp, srv, auth)
+	if msg := reportTokenExchange(rsp, srv, auth); msg != "" {
+		// Refused, not rendered: the workload already running stays as it
+		// is, since Crossplane changes nothing after a fatal result.
+		response.Fatal(rsp, errors.New(msg))
+		return rsp, nil
+	}
 
 	if ea != nil && auth == nil {
 		// Nothing usable yet: render what needs no config and hold back what
@@ -303,21 +308,24 @@ func reportAuth(rsp *fnv1.RunFunctionResponse, a *platform.ExternalAuthStatus) {
 		WithMessage(fmt.Sprintf("ExternalAuthConfig %q is Ready (configHash %s)", a.ConfigName, a.ConfigHash)).TargetCompositeAndClaim()
 }
 
-// reportTokenExchange warns when token exchange would silently do nothing:
-// without inbound OIDC the proxy has no user token to exchange and passes
-// requests through unchanged.
-func reportTokenExchange(rsp *fnv1.RunFunctionResponse, srv *render.Server, a *platform.ExternalAuthStatus) {
+// errNoInboundAuth refuses token exchange without inbound OIDC: the runner
+// would then exchange any bearer token a client sends, unvalidated.
+const errNoInboundAuth = "token exchange needs spec.oidc: without inbound authentication the proxy would exchange any bearer token a client sends, unvalidated; set spec.oidc (issuer and audience of the users' tokens), or use an ExternalAuthConfig of type unauthenticated"
+
+// reportTokenExchange says whether the proxy will exchange tokens, and
+// returns why the workload must not be rendered, "" when it may.
+func reportTokenExchange(rsp *fnv1.RunFunctionResponse, srv *render.Server, a *platform.ExternalAuthStatus) string {
 	switch {
 	case a == nil || a.TokenURL == "":
 		response.ConditionFalse(rsp, TypeTokenExchangeActive, ReasonNotConfigured).WithMessage("no token exchange is configured").TargetCompositeAndClaim()
 	case srv.Spec.OIDC == nil:
-		msg := "token exchange is configured but spec.oidc is not: without inbound authentication the proxy has no user token to exchange and passes requests through unexchanged"
-		response.ConditionFalse(rsp, TypeTokenExchangeActive, ReasonNoInboundAuth).WithMessage(msg).TargetCompositeAndClaim()
-		response.Warning(rsp, errors.New(msg)).WithReason(ReasonNoInboundAuth).TargetCompositeAndClaim()
+		response.ConditionFalse(rsp, TypeTokenExchangeActive, ReasonNoInboundAuth).WithMessage(errNoInboundAuth).TargetCompositeAndClaim()
+		return errNoInboundAuth
 	default:
 		response.ConditionTrue(rsp, TypeTokenExchangeActive, ReasonActive).
 			WithMessage(fmt.Sprintf("tokens validated against %s are exchanged at %s for audience %q", srv.Spec.OIDC.Issuer, a.TokenURL, a.Audience)).TargetCompositeAndClaim()
 	}
+	return ""
 }
 
 // ready is a composed resource's readiness: the Deployment when Available,

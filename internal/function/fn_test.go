@@ -239,20 +239,19 @@ func TestRunFunction(t *testing.T) {
 		},
 		"NoExternalAuth": {
 			reason: "A server without external auth is rendered without Usage or hash.",
-			req:    req{xr: xrNoAuth, input: `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload","configMode":"Flags"}`},
+			req:    req{xr: xrNoAuth, input: `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload","configMode":"ConfigMap"}`},
 			want: got{
 				Conditions: map[string]string{TypeExternalAuthReady: "TRUE/NotConfigured", TypeTokenExchangeActive: "FALSE/NotConfigured"},
-				Resources:  []string{render.NameDeployment, render.NameServerServiceAccount, render.NameProxyRunnerRole, render.NameProxyRunnerRoleBinding, render.NameProxyRunnerServiceAccount, render.NameService},
+				Resources:  []string{render.NameDeployment, render.NameServerServiceAccount, render.NameProxyRunnerRole, render.NameProxyRunnerRoleBinding, render.NameProxyRunnerServiceAccount, render.NameRunConfig, render.NameService},
 				Status:     map[string]any{"url": "http://mcp-plain-proxy.team-a.svc.cluster.local:8080"},
 			},
 		},
 		"NoInboundOIDC": {
-			reason: "Token exchange without inbound OIDC is a warning: it would pass requests through unexchanged.",
+			reason: "Token exchange without inbound OIDC is refused: the runner would exchange any bearer token a client sends. Nothing is rendered, so Crossplane changes nothing.",
 			req:    req{xr: strings.Replace(xrRef, `"oidc":{"issuer":"https://idp.example.com"},`, "", 1), required: map[string][]string{RequiredConfig: {config("team-a")}}},
 			want: got{
-				Required: "team-a/backend-api", Warnings: []string{ReasonNoInboundAuth},
+				Required: "team-a/backend-api", Fatal: errNoInboundAuth,
 				Conditions: map[string]string{TypeExternalAuthReady: "TRUE/Available", TypeTokenExchangeActive: "FALSE/NoInboundAuthentication"},
-				Resources:  sorted(workload), Status: readyStatus,
 			},
 		},
 		"LegacyClaim": {
@@ -288,7 +287,7 @@ func TestRunFunction(t *testing.T) {
 		"BadConfigMode": {
 			reason: "An unknown config mode is refused.",
 			req:    req{xr: xrNoAuth, input: `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload","configMode":"Env"}`},
-			want:   got{Fatal: "invalid function input: configMode \"Env\" is not one of ConfigMap, Flags", Conditions: map[string]string{}},
+			want:   got{Fatal: "invalid function input: configMode \"Env\" is not \"ConfigMap\", the only mode", Conditions: map[string]string{}},
 		},
 	}
 	f := New(logging.NewNopLogger())

@@ -27,7 +27,7 @@ func FuzzRunFunction(f *testing.F) {
 	for i, x := range xrs {
 		cfg := cfgs[i%len(cfgs)]
 		f.Add(yamlToJSON(f, x), yamlToJSON(f, cfg), `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload"}`)
-		f.Add(yamlToJSON(f, x), yamlToJSON(f, cfg), `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload","configMode":"Flags","labels":{"a":"b"}}`)
+		f.Add(yamlToJSON(f, x), yamlToJSON(f, cfg), `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload","configMode":"ConfigMap","labels":{"a":"b"}}`)
 	}
 	fn := New(logging.NewNopLogger())
 	f.Fuzz(func(t *testing.T, xr, cfg, in string) {

@@ -127,6 +127,9 @@ func TestXRDSchema(t *testing.T) {
 		"InlineWrongBlock": {reason: "the inline type's block rule holds", spec: func(s map[string]any) {
 			s["externalAuth"] = map[string]any{"inline": map[string]any{"type": "unauthenticated", "tokenExchange": map[string]any{"tokenUrl": "https://a.example.com", "audience": "api"}}}
 		}, want: "tokenExchange must be set if and only if type is tokenExchange"},
+		"InlineExchangeWithoutOIDC": {reason: "an inline token exchange needs inbound OIDC", spec: func(s map[string]any) {
+			s["externalAuth"] = map[string]any{"inline": inline}
+		}, want: "token exchange needs spec.oidc"},
 		"BadOIDCIssuer": {reason: "the issuer must be a URL", spec: func(s map[string]any) { s["oidc"] = map[string]any{"issuer": "not a url"} }, want: "issuer must be an absolute URL"},
 		"BadEnvName":    {reason: "env names are identifiers", spec: func(s map[string]any) { s["env"] = []any{map[string]any{"name": "1X", "value": "v"}} }, want: "spec.env[0].name"},
 	}

@@ -35,7 +35,10 @@ const (
 )
 
 // MCPServerSpec mirrors ToolHive's MCPServer spec where it matters, plus the
-// outgoing authentication of the proxy.
+// outgoing authentication of the proxy. An inline token exchange needs
+// inbound OIDC: without it the proxy would exchange any bearer token a client
+// sends, unvalidated (a shared config's type is checked by the function).
+// +kubebuilder:validation:XValidation:rule="!has(self.externalAuth) || !has(self.externalAuth.inline) || self.externalAuth.inline.type != 'tokenExchange' || has(self.oidc)",message="token exchange needs spec.oidc: without inbound authentication the proxy would exchange any bearer token a client sends, unvalidated"
 type MCPServerSpec struct {
 	// Image of the MCP server.
 	// +kubebuilder:validation:MinLength=1

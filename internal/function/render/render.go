@@ -163,7 +163,7 @@ func InlineConfig(s *Server, in *v1beta1.Workload) *authv1alpha1.ExternalAuthCon
 }
 
 // Workload returns the objects that run the server: RBAC, the RunConfig
-// (ConfigMap mode), the proxy runner Deployment, its Service and, with
+// ConfigMap, the proxy runner Deployment, its Service and, with
 // external auth, a Usage that keeps the config while the Deployment exists.
 // a is the outgoing authentication in effect, nil for none.
 func Workload(s *Server, a *platform.ExternalAuthStatus, in *v1beta1.Workload) []Object {
@@ -192,28 +192,19 @@ func Workload(s *Server, a *platform.ExternalAuthStatus, in *v1beta1.Workload) [
 		}})
 	}
 
-	rc := runConfig(s.Name, &s.Spec, a)
-	podAnnotations := map[string]string{}
-	args := []string{"run", "--k8s-pod-patch=" + podPatch(s)}
-	var volumes []corev1.Volume
-	var mounts []corev1.VolumeMount
-	if in.ConfigMode == v1beta1.ConfigModeFlags {
-		args = append(args, flags(rc)...)
-	} else {
-		data := map[string]string{RunConfigKey: runConfigJSON(rc)}
-		sum := checksum(data)
-		objs = append(objs, Object{NameRunConfig, &corev1.ConfigMap{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-			ObjectMeta: meta(s.Name+"-runconfig", s, in, map[string]string{AnnotationContentChecksum: sum}),
-			Data:       data,
-		}})
-		podAnnotations[AnnotationRunConfigSum] = sum
-		args = append(args, s.Spec.Image)
-		volumes = []corev1.Volume{{Name: "runconfig", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-			LocalObjectReference: corev1.LocalObjectReference{Name: s.Name + "-runconfig"},
-		}}}}
-		mounts = []corev1.VolumeMount{{Name: "runconfig", MountPath: RunConfigMountPath, ReadOnly: true}}
-	}
+	data := map[string]string{RunConfigKey: runConfigJSON(runConfig(s.Name, &s.Spec, a))}
+	sum := checksum(data)
+	objs = append(objs, Object{NameRunConfig, &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: meta(s.Name+"-runconfig", s, in, map[string]string{AnnotationContentChecksum: sum}),
+		Data:       data,
+	}})
+	podAnnotations := map[string]string{AnnotationRunConfigSum: sum}
+	args := []string{"run", "--k8s-pod-patch=" + podPatch(s), s.Spec.Image}
+	volumes := []corev1.Volume{{Name: "runconfig", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		LocalObjectReference: corev1.LocalObjectReference{Name: s.Name + "-runconfig"},
+	}}}}
+	mounts := []corev1.VolumeMount{{Name: "runconfig", MountPath: RunConfigMountPath, ReadOnly: true}}
 	if a != nil && a.ConfigHash != "" {
 		podAnnotations[AnnotationConfigHash] = a.ConfigHash
 	}

@@ -84,11 +84,6 @@ func TestWorkloadObjects(t *testing.T) {
 			srv:    server(), auth: auth(), mode: v1beta1.ConfigModeConfigMap,
 			want: []string{NameDeployment, NameUsage, NameServerServiceAccount, NameProxyRunnerRole, NameProxyRunnerRoleBinding, NameProxyRunnerServiceAccount, NameRunConfig, NameService},
 		},
-		"FlagsMode": {
-			reason: "Flags mode has no RunConfig ConfigMap.",
-			srv:    server(), auth: auth(), mode: v1beta1.ConfigModeFlags,
-			want: []string{NameDeployment, NameUsage, NameServerServiceAccount, NameProxyRunnerRole, NameProxyRunnerRoleBinding, NameProxyRunnerServiceAccount, NameService},
-		},
 		"OwnServiceAccountNoAuth": {
 			reason: "A named service account is not created, and without external auth there is no Usage.",
 			srv: server(func(s *Server) {
@@ -117,10 +112,17 @@ func TestRunConfig(t *testing.T) {
 	if err := json.Unmarshal([]byte(cm.Data[RunConfigKey]), got); err != nil {
 		t.Fatal(err)
 	}
+	profile := &PermissionProfile{Name: "network"}
+	profile.Network.Outbound.InsecureAllowAll = true
 	want := &RunConfig{
 		SchemaVersion: "v0.1.0", Name: "github", Image: "ghcr.io/github/github-mcp-server:v1", CmdArgs: []string{"stdio"},
-		Transport: "stdio", Host: "0.0.0.0", Port: 8080, ProxyMode: "streamable-http",
-		EnvVars:    map[string]string{"LOG_LEVEL": "debug"},
+		ContainerName: "github", BaseName: "github",
+		Transport: "stdio", Host: "0.0.0.0", Port: 8080, TargetPort: 8080, ProxyMode: "streamable-http",
+		PermissionProfile: profile,
+		EnvVars:           map[string]string{"LOG_LEVEL": "debug", "MCP_TRANSPORT": "stdio"},
+		ContainerLabels: map[string]string{
+			"toolhive": "true", "toolhive-name": "github", "toolhive-basename": "github", "toolhive-transport": "stdio", "toolhive-port": "8080",
+		},
 		OIDCConfig: &OIDCConfig{Issuer: "https://idp.example.com", Audience: "mcp", JWKSURL: "https://idp.example.com/jwks"},
 		TokenExchangeConfig: &TokenExchangeConfig{
 			TokenURL: "https://auth.example.com/oauth2/token", ClientID: "mcp-proxy", Audience: "backend-api",
@@ -265,129 +267,23 @@ func TestInlineConfig(t *testing.T) {
 	}
 }
 
-// TestModesDescribeTheSameExchange parses the Flags mode's arguments back and
-// compares them with the ConfigMap mode's RunConfig.
-func TestModesDescribeTheSameExchange(t *testing.T) {
-	auths := map[string]*platform.ExternalAuthStatus{
-		"Default":      auth(),
-		"CustomHeader": auth(func(a *platform.ExternalAuthStatus) { a.ExternalTokenHeaderName = "X-Upstream" }),
-		"AccessToken": auth(func(a *platform.ExternalAuthStatus) {
-			a.SubjectTokenType = oauth.TokenTypeAccessToken
-			a.Scopes = []string{"a", "b"}
-		}),
-		"JWTPublic": auth(func(a *platform.ExternalAuthStatus) {
-			a.SubjectTokenType = oauth.TokenTypeJWT
-			a.ClientID = ""
-			a.Scopes = nil
-		}),
-	}
-	for name, a := range auths {
-		t.Run(name, func(t *testing.T) {
-			cmObjs := byName(Workload(server(), a, input(v1beta1.ConfigModeConfigMap)))
-			rc := &RunConfig{}
-			if err := json.Unmarshal([]byte(cmObjs[NameRunConfig].(*corev1.ConfigMap).Data[RunConfigKey]), rc); err != nil {
-				t.Fatal(err)
-			}
-			fl := byName(Workload(server(), a, input(v1beta1.ConfigModeFlags)))[NameDeployment].(*appsv1.Deployment)
-			got := exchangeFromFlags(t, fl.Spec.Template.Spec.Containers[0].Args)
-			if diff := cmp.Diff(normalize(rc.TokenExchangeConfig), normalize(got)); diff != "" {
-				t.Errorf("Flags and ConfigMap modes differ: -configmap, +flags:\n%s", diff)
-			}
-			cmEnv := cmObjs[NameDeployment].(*appsv1.Deployment).Spec.Template.Spec.Containers[0].Env
-			if diff := cmp.Diff(cmEnv, fl.Spec.Template.Spec.Containers[0].Env); diff != "" {
-				t.Errorf("the secret must reach both modes the same way: -configmap, +flags:\n%s", diff)
-			}
-		})
-	}
-}
-
-// exchangeFromFlags reads `thv run` token exchange flags the way the CLI does.
-func exchangeFromFlags(t *testing.T, args []string) *TokenExchangeConfig {
-	t.Helper()
-	te := &TokenExchangeConfig{HeaderStrategy: "replace"}
-	for _, a := range args {
-		if a == "--" {
-			break
-		}
-		k, v, _ := strings.Cut(a, "=")
-		switch k {
-		case "--token-exchange-url":
-			te.TokenURL = v
-		case "--token-exchange-client-id":
-			te.ClientID = v
-		case "--token-exchange-audience":
-			te.Audience = v
-		case "--token-exchange-scopes":
-			te.Scopes = append(te.Scopes, v)
-		case "--token-exchange-subject-token-type":
-			urn, err := oauth.NormalizeSubjectTokenType(v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			te.SubjectTokenType = urn
-		case "--token-exchange-header-name":
-			te.ExternalTokenHeaderName, te.HeaderStrategy = v, "custom"
-		case "--token-exchange-client-secret", "--token-exchange-client-secret-file":
-			t.Errorf("flag %s: the secret must reach the runner only through the environment", k)
-		}
-	}
-	return te
-}
-
-// normalize spells the default subject token type out.
-func normalize(te *TokenExchangeConfig) *TokenExchangeConfig {
-	c := *te
-	if c.SubjectTokenType == "" {
-		c.SubjectTokenType = oauth.TokenTypeAccessToken
-	}
-	return &c
-}
-
-func TestFlags(t *testing.T) {
-	s := server(func(s *Server) {
-		s.Spec.Transport = "sse"
-		s.Spec.MCPPort = 9000
-		s.Spec.OIDC.ClientID = "proxy"
-		s.Spec.OIDC.IntrospectionURL = "https://idp.example.com/introspect"
-	})
-	got := flags(runConfig(s.Name, &s.Spec, auth()))
-	want := []string{
-		"--name=github", "--transport=sse", "--host=0.0.0.0", "--proxy-port=8080", "--proxy-mode=streamable-http", "--target-port=9000",
-		"--env=LOG_LEVEL=debug",
-		"--oidc-issuer=https://idp.example.com", "--oidc-audience=mcp", "--oidc-jwks-url=https://idp.example.com/jwks", "--oidc-client-id=proxy", "--oidc-introspection-url=https://idp.example.com/introspect",
-		"--token-exchange-url=https://auth.example.com/oauth2/token", "--token-exchange-client-id=mcp-proxy", "--token-exchange-audience=backend-api",
-		"--token-exchange-scopes=backend:read", "--token-exchange-subject-token-type=id_token",
-		"ghcr.io/github/github-mcp-server:v1", "--", "stdio",
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("flags(...): -want, +got:\n%s", diff)
-	}
-	if got := shortTokenType("urn:example:custom"); got != "urn:example:custom" {
-		t.Errorf("shortTokenType of a custom URN = %q, want it unchanged", got)
-	}
-}
-
 func TestNoSecretValueRendered(t *testing.T) {
 	// The function never sees secret values; make sure nothing it renders
 	// could carry one even if a value slipped into a setting it copies.
-	for _, mode := range []v1beta1.ConfigMode{v1beta1.ConfigModeConfigMap, v1beta1.ConfigModeFlags} {
-		b, err := json.Marshal(Workload(server(), auth(), input(mode)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(string(b), secretValue) || strings.Contains(string(b), "client_secret\":\"") {
-			t.Errorf("mode %s rendered a secret value", mode)
-		}
+	b, err := json.Marshal(Workload(server(), auth(), input(v1beta1.ConfigModeConfigMap)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), secretValue) || strings.Contains(string(b), `client_secret":"`) {
+		t.Error("a secret value was rendered")
 	}
 }
 
 func TestDeterministic(t *testing.T) {
-	for _, mode := range []v1beta1.ConfigMode{v1beta1.ConfigModeConfigMap, v1beta1.ConfigModeFlags} {
-		a, _ := json.Marshal(Workload(server(), auth(), input(mode)))
-		b, _ := json.Marshal(Workload(server(), auth(), input(mode)))
-		if string(a) != string(b) {
-			t.Errorf("mode %s: identical inputs rendered different bytes", mode)
-		}
+	a, _ := json.Marshal(Workload(server(), auth(), input(v1beta1.ConfigModeConfigMap)))
+	b, _ := json.Marshal(Workload(server(), auth(), input(v1beta1.ConfigModeConfigMap)))
+	if string(a) != string(b) {
+		t.Error("identical inputs rendered different bytes")
 	}
 }
 

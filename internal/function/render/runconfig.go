@@ -10,7 +10,6 @@ import (
 
 	platform "github.com/crossmcp/provider-mcp/apis/platform/v1alpha1"
 	"github.com/crossmcp/provider-mcp/internal/authconfig"
-	"github.com/crossmcp/provider-mcp/internal/oauth"
 )
 
 // SchemaVersion of the proxy runner's RunConfig.
@@ -25,14 +24,29 @@ type RunConfig struct {
 	Name                string               `json:"name"`
 	Image               string               `json:"image"`
 	CmdArgs             []string             `json:"cmd_args,omitempty"`
+	ContainerName       string               `json:"container_name"`
+	BaseName            string               `json:"base_name"`
 	Transport           string               `json:"transport"`
 	Host                string               `json:"host"`
 	Port                int32                `json:"port"`
-	TargetPort          int32                `json:"target_port,omitempty"`
+	TargetPort          int32                `json:"target_port"`
 	ProxyMode           string               `json:"proxy_mode,omitempty"`
-	EnvVars             map[string]string    `json:"env_vars,omitempty"`
+	PermissionProfile   *PermissionProfile   `json:"permission_profile"`
+	EnvVars             map[string]string    `json:"env_vars"`
+	ContainerLabels     map[string]string    `json:"container_labels"`
 	OIDCConfig          *OIDCConfig          `json:"oidc_config,omitempty"`
 	TokenExchangeConfig *TokenExchangeConfig `json:"token_exchange_config,omitempty"`
+}
+
+// PermissionProfile is the runner's permissions.Profile; ToolHive's builder
+// gives every server the builtin "network" profile.
+type PermissionProfile struct {
+	Name    string `json:"name"`
+	Network struct {
+		Outbound struct {
+			InsecureAllowAll bool `json:"insecure_allow_all"`
+		} `json:"outbound"`
+	} `json:"network"`
 }
 
 // OIDCConfig is the runner's auth.TokenValidatorConfig. That struct has no
@@ -68,12 +82,9 @@ func tokenExchange(a *platform.ExternalAuthStatus) *TokenExchangeConfig {
 		ClientID:                a.ClientID,
 		Audience:                a.Audience,
 		Scopes:                  a.Scopes,
+		SubjectTokenType:        a.SubjectTokenType,
 		HeaderStrategy:          authconfig.HeaderStrategyReplace,
 		ExternalTokenHeaderName: a.ExternalTokenHeaderName,
-	}
-	// The runner's default is an access token; only say so when it differs.
-	if a.SubjectTokenType != oauth.TokenTypeAccessToken {
-		te.SubjectTokenType = a.SubjectTokenType
 	}
 	if a.ExternalTokenHeaderName != "" {
 		te.HeaderStrategy = authconfig.HeaderStrategyCustom
@@ -88,26 +99,58 @@ func oidcConfig(o *platform.OIDCConfig) *OIDCConfig {
 	return &OIDCConfig{Issuer: o.Issuer, Audience: o.Audience, JWKSURL: o.JWKSURL, ClientID: o.ClientID, IntrospectionURL: o.IntrospectionURL}
 }
 
-// runConfig is the RunConfig of a server.
+// DefaultMCPPort is the port an HTTP MCP server listens on when the XR sets
+// none: ToolHive's operator's default.
+const DefaultMCPPort = 8080
+
+// runConfig is the RunConfig of a server, as ToolHive's operator's builder
+// would write it for a ToolHive MCPServer of the same spec: the runner uses
+// the file as written, and test/toolhive compares the two.
 func runConfig(name string, s *platform.MCPServerSpec, a *platform.ExternalAuthStatus) *RunConfig {
+	target := s.MCPPort
+	if target == 0 {
+		target = DefaultMCPPort
+	}
 	rc := &RunConfig{
-		SchemaVersion:       SchemaVersion,
-		Name:                name,
-		Image:               s.Image,
-		CmdArgs:             s.Args,
+		SchemaVersion: SchemaVersion,
+		Name:          name,
+		Image:         s.Image,
+		CmdArgs:       s.Args,
+		// The runner names the MCP server's StatefulSet and Services after
+		// container_name; our names are already DNS labels.
+		ContainerName:       name,
+		BaseName:            name,
 		Transport:           s.Transport,
 		Host:                "0.0.0.0",
 		Port:                s.ProxyPort,
-		TargetPort:          s.MCPPort,
+		TargetPort:          target,
 		ProxyMode:           s.ProxyMode,
+		PermissionProfile:   &PermissionProfile{Name: "network"},
+		EnvVars:             make(map[string]string, len(s.Env)+3),
 		OIDCConfig:          oidcConfig(s.OIDC),
 		TokenExchangeConfig: tokenExchange(a),
 	}
-	if len(s.Env) > 0 {
-		rc.EnvVars = make(map[string]string, len(s.Env))
-		for _, e := range s.Env {
-			rc.EnvVars[e.Name] = e.Value
-		}
+	rc.PermissionProfile.Network.Outbound.InsecureAllowAll = true
+	// Only a stdio server is proxied in a mode of its own choosing; an HTTP
+	// server's clients speak its transport.
+	if s.Transport != platform.TransportStdio {
+		rc.ProxyMode = s.Transport
+	}
+	for _, e := range s.Env {
+		rc.EnvVars[e.Name] = e.Value
+	}
+	// The runner's transport settings win over the XR's, as in ToolHive.
+	rc.EnvVars["MCP_TRANSPORT"] = s.Transport
+	if s.Transport != platform.TransportStdio {
+		rc.EnvVars["MCP_PORT"] = strconv.Itoa(int(target))
+		rc.EnvVars["FASTMCP_PORT"] = strconv.Itoa(int(target))
+	}
+	rc.ContainerLabels = map[string]string{
+		"toolhive":           "true",
+		"toolhive-name":      name,
+		"toolhive-basename":  name,
+		"toolhive-transport": s.Transport,
+		"toolhive-port":      strconv.Itoa(int(s.ProxyPort)),
 	}
 	return rc
 }
@@ -131,70 +174,4 @@ func checksum(data map[string]string) string {
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// shortTokenType turns a token type URN the `thv run` flag documents a short
-// form for into that form; other URNs pass as they are.
-func shortTokenType(urn string) string {
-	switch urn {
-	case oauth.TokenTypeAccessToken:
-		return "access_token"
-	case oauth.TokenTypeIDToken:
-		return "id_token"
-	case oauth.TokenTypeJWT:
-		return "jwt"
-	}
-	return urn
-}
-
-// flags are the `thv run` flags that say what the RunConfig says, in a fixed
-// order. The image and the server's own arguments come last.
-func flags(rc *RunConfig) []string {
-	f := []string{
-		"--name=" + rc.Name,
-		"--transport=" + rc.Transport,
-		"--host=" + rc.Host,
-		"--proxy-port=" + strconv.Itoa(int(rc.Port)),
-	}
-	if rc.ProxyMode != "" {
-		f = append(f, "--proxy-mode="+rc.ProxyMode)
-	}
-	if rc.TargetPort != 0 {
-		f = append(f, "--target-port="+strconv.Itoa(int(rc.TargetPort)))
-	}
-	for _, k := range slices.Sorted(maps.Keys(rc.EnvVars)) {
-		f = append(f, "--env="+k+"="+rc.EnvVars[k])
-	}
-	if o := rc.OIDCConfig; o != nil {
-		f = appendIf(f, "--oidc-issuer=", o.Issuer)
-		f = appendIf(f, "--oidc-audience=", o.Audience)
-		f = appendIf(f, "--oidc-jwks-url=", o.JWKSURL)
-		f = appendIf(f, "--oidc-client-id=", o.ClientID)
-		f = appendIf(f, "--oidc-introspection-url=", o.IntrospectionURL)
-	}
-	if te := rc.TokenExchangeConfig; te != nil {
-		f = append(f, "--token-exchange-url="+te.TokenURL)
-		f = appendIf(f, "--token-exchange-client-id=", te.ClientID)
-		f = appendIf(f, "--token-exchange-audience=", te.Audience)
-		// One flag a scope: the flag is a list, and repeating it appends.
-		for _, sc := range te.Scopes {
-			f = append(f, "--token-exchange-scopes="+sc)
-		}
-		if te.SubjectTokenType != "" {
-			f = append(f, "--token-exchange-subject-token-type="+shortTokenType(te.SubjectTokenType))
-		}
-		f = appendIf(f, "--token-exchange-header-name=", te.ExternalTokenHeaderName)
-	}
-	f = append(f, rc.Image)
-	if len(rc.CmdArgs) > 0 {
-		f = append(append(f, "--"), rc.CmdArgs...)
-	}
-	return f
-}
-
-func appendIf(f []string, flag, v string) []string {
-	if v == "" {
-		return f
-	}
-	return append(f, flag+v)
 }

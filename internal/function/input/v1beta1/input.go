@@ -23,8 +23,8 @@ const (
 var SchemeGroupVersion = schema.GroupVersion{Group: Group, Version: Version}
 
 // DefaultRunnerImage is the ToolHive proxy runner the function renders when
-// the input names none.
-const DefaultRunnerImage = "ghcr.io/stacklok/toolhive/proxyrunner:v0.44.0"
+// the input names none: the version the tests run (cluster/tools/toolhive).
+const DefaultRunnerImage = "ghcr.io/stacklok/toolhive/proxyrunner:v0.48.0"
 
 // ConfigMode is how the proxy runner receives its configuration.
 type ConfigMode string
@@ -34,7 +34,9 @@ const (
 	// ConfigModeConfigMap mounts a RunConfig ConfigMap, as ToolHive's
 	// operator does.
 	ConfigModeConfigMap ConfigMode = "ConfigMap"
-	// ConfigModeFlags passes the settings as `thv run` flags.
+	// ConfigModeFlags was `thv run` flags. It is retired: no thv-proxyrunner
+	// release accepts token-exchange flags; the runner reads runconfig.json
+	// only. An input that asks for it is refused.
 	ConfigModeFlags ConfigMode = "Flags"
 )
 
@@ -53,9 +55,10 @@ type Workload struct {
 	RunnerImage string `json:"runnerImage,omitempty"`
 
 	// ConfigMode is how the runner gets its settings: a mounted RunConfig
-	// ConfigMap (the default) or `thv run` flags. Either way the client
-	// secret reaches it only as an environment variable from a Secret.
-	// +kubebuilder:validation:Enum=ConfigMap;Flags
+	// ConfigMap, the only mode (Flags is retired: no proxy runner release
+	// accepts token-exchange flags). The client secret reaches the runner
+	// only as an environment variable from a Secret.
+	// +kubebuilder:validation:Enum=ConfigMap
 	// +optional
 	ConfigMode ConfigMode `json:"configMode,omitempty"`
 
@@ -82,9 +85,11 @@ func (w *Workload) Default() {
 // validate function input against it.
 func (w *Workload) Validate() error {
 	switch w.ConfigMode {
-	case ConfigModeConfigMap, ConfigModeFlags:
+	case ConfigModeConfigMap:
+		return nil
+	case ConfigModeFlags:
+		return fmt.Errorf("configMode %q is retired: no ToolHive proxy runner release accepts token-exchange flags, it reads its settings from runconfig.json only; remove configMode or set it to %q", w.ConfigMode, ConfigModeConfigMap)
 	default:
-		return fmt.Errorf("configMode %q is not one of ConfigMap, Flags", w.ConfigMode)
+		return fmt.Errorf("configMode %q is not %q, the only mode", w.ConfigMode, ConfigModeConfigMap)
 	}
-	return nil
 }
