@@ -11,6 +11,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -47,6 +48,9 @@ func (c *applyCmd) Run(p *paths) error {
 	if err := pl.ensureNamespace(ctx, exampleNS); err != nil {
 		return err
 	}
+	if err := publishIdPCA(ctx, kube, exampleNS); err != nil {
+		return err
+	}
 	for _, f := range exampleFiles {
 		fmt.Printf("Applying %s\n", filepath.Join(exampleDir, f))
 		if err := applyFile(ctx, kube, filepath.Join(exampleDir, f), exampleNS); err != nil {
@@ -74,6 +78,18 @@ func (c *applyCmd) Run(p *paths) error {
 		explain(kube)
 	}
 	return err
+}
+
+// publishIdPCA copies the local authorization server's CA into a ConfigMap
+// of ns, which the example's spec.oidc.caBundleRef names: the proxy checks
+// the issuer's certificate with it.
+func publishIdPCA(ctx context.Context, kube client.Client, ns string) error {
+	sec := &corev1.Secret{}
+	if err := kube.Get(ctx, client.ObjectKey{Namespace: crossplaneNS, Name: idpCASecret}, sec); err != nil {
+		return fmt.Errorf("cannot read the local authorization server's CA: %w", err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: idpCASecret, Namespace: ns}}
+	return createOrUpdate(ctx, kube, cm, func() { cm.Data = map[string]string{"ca.crt": string(sec.Data["ca.crt"])} })
 }
 
 // explain prints what the MCPServer and its config say, when they did not

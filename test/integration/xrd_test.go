@@ -130,6 +130,12 @@ func TestXRDSchema(t *testing.T) {
 		"InlineExchangeWithoutOIDC": {reason: "an inline token exchange needs inbound OIDC", spec: func(s map[string]any) {
 			s["externalAuth"] = map[string]any{"inline": inline}
 		}, want: "token exchange needs spec.oidc"},
+		"HTTPIssuer": {reason: "the proxy refuses a plain HTTP issuer unless told", spec: func(s map[string]any) {
+			s["oidc"] = map[string]any{"issuer": "http://idp.auth.svc:8080"}
+		}, want: "issuer must be an https URL unless insecureAllowHTTP is true"},
+		"BadCABundleKey": {reason: "a CA bundle key is a ConfigMap key", spec: func(s map[string]any) {
+			s["oidc"] = map[string]any{"issuer": "https://idp.example.com", "caBundleRef": map[string]any{"configMapName": "ca", "key": "../x"}}
+		}, want: "spec.oidc.caBundleRef.key"},
 		"BadOIDCIssuer": {reason: "the issuer must be a URL", spec: func(s map[string]any) { s["oidc"] = map[string]any{"issuer": "not a url"} }, want: "issuer must be an absolute URL"},
 		"BadEnvName":    {reason: "env names are identifiers", spec: func(s map[string]any) { s["env"] = []any{map[string]any{"name": "1X", "value": "v"}} }, want: "spec.env[0].name"},
 	}

@@ -195,6 +195,13 @@ func TestRunConfigGenerated(t *testing.T) {
 			if r.IntN(2) == 0 {
 				s.OIDC.JWKSURL, s.OIDC.IntrospectionURL = "https://idp.example.com/jwks", "https://idp.example.com/introspect"
 			}
+			if r.IntN(2) == 0 {
+				s.OIDC.CABundleRef = &platform.CABundleRef{ConfigMapName: "ca", Key: pick("", "ca.crt", "bundle.pem")}
+				s.OIDC.JWKSAllowPrivateIP, s.OIDC.InsecureAllowHTTP = r.IntN(2) == 0, r.IntN(2) == 0
+			}
+			if r.IntN(2) == 0 {
+				s.OIDC.ResourceURL, s.OIDC.Scopes = "https://mcp.example.com/", []string{pick("openid", "mcp")}
+			}
 		})
 		var a *platform.ExternalAuthStatus
 		if r.IntN(3) > 0 {

@@ -78,8 +78,20 @@ func matrix() map[string]matrixCase {
 				s.OIDC = &platform.OIDCConfig{
 					Issuer: "https://idp.example.com/realms/a", Audience: "mcp", JWKSURL: "https://idp.example.com/jwks",
 					IntrospectionURL: "https://idp.example.com/introspect", ClientID: "mcp-proxy",
+					CABundleRef:        &platform.CABundleRef{ConfigMapName: "idp-ca", Key: "bundle.pem"},
+					JWKSAllowPrivateIP: true, ResourceURL: "https://mcp.example.com/oidc", Scopes: []string{"openid", "mcp:tools"},
 				}
 			}),
+		},
+		"InClusterHTTPIssuer": {
+			reason: "An in-cluster plain HTTP issuer, its CA bundle under the default key.",
+			srv: server("local-idp", func(s *platform.MCPServerSpec) {
+				s.OIDC = &platform.OIDCConfig{
+					Issuer: "http://idp.auth.svc.cluster.local:8080", Audience: "mcp", InsecureAllowHTTP: true, JWKSAllowPrivateIP: true,
+					CABundleRef: &platform.CABundleRef{ConfigMapName: "idp-ca"},
+				}
+			}),
+			auth: exchange(nil),
 		},
 		"TokenExchange": {
 			reason: "Token exchange that replaces Authorization.",

@@ -123,8 +123,16 @@ func reference(t *testing.T, s *render.Server, a *platform.ExternalAuthStatus) m
 		runner.WithEnvVars(env),
 	}
 	if o := spec.OIDC; o != nil {
+		ca := ""
+		if o.CABundleRef != nil {
+			key := o.CABundleRef.Key
+			if key == "" {
+				key = "ca.crt"
+			}
+			ca = render.OIDCCAMountPath + "/" + key
+		}
 		opts = append(opts, runner.WithOIDCConfig(o.Issuer, o.Audience, o.JWKSURL, o.IntrospectionURL, o.ClientID, "",
-			"", "", "", false, false, nil))
+			ca, "", o.ResourceURL, o.JWKSAllowPrivateIP, o.InsecureAllowHTTP, o.Scopes))
 	}
 	if a != nil && a.TokenURL != "" {
 		tt, err := tokenexchange.NormalizeTokenType(a.SubjectTokenType)

@@ -159,7 +159,8 @@ type ResourceList struct {
 	Memory string `json:"memory,omitempty"`
 }
 
-// OIDCConfig validates incoming tokens.
+// OIDCConfig validates incoming tokens: ToolHive's inline OIDC settings.
+// +kubebuilder:validation:XValidation:rule="self.issuer.startsWith('https://') || (has(self.insecureAllowHTTP) && self.insecureAllowHTTP)",message="issuer must be an https URL unless insecureAllowHTTP is true: the proxy refuses a plain HTTP issuer"
 type OIDCConfig struct {
 	// Issuer of the tokens.
 	// +kubebuilder:validation:MinLength=1
@@ -183,6 +184,49 @@ type OIDCConfig struct {
 	// +kubebuilder:validation:XValidation:rule="isURL(self)",message="introspectionUrl must be an absolute URL"
 	// +optional
 	IntrospectionURL string `json:"introspectionUrl,omitempty"`
+
+	// CABundleRef names a key of a ConfigMap in the MCPServer's namespace
+	// holding the PEM CA bundle that signs the issuer's, JWKS and
+	// introspection certificates. It is mounted into the proxy runner's pod
+	// and passed to the runner as its CACertPath.
+	// +optional
+	CABundleRef *CABundleRef `json:"caBundleRef,omitempty"`
+
+	// JWKSAllowPrivateIP lets the proxy fetch the issuer's metadata and keys
+	// from a private or loopback address, such as an in-cluster issuer.
+	// +optional
+	JWKSAllowPrivateIP bool `json:"jwksAllowPrivateIP,omitempty"`
+
+	// InsecureAllowHTTP lets the proxy talk to a plain HTTP issuer. Never
+	// for production.
+	// +optional
+	InsecureAllowHTTP bool `json:"insecureAllowHTTP,omitempty"`
+
+	// ResourceURL is the protected resource's URL the proxy advertises in
+	// its RFC 9728 metadata. Unset: the proxy's own URL.
+	// +kubebuilder:validation:XValidation:rule="isURL(self)",message="resourceUrl must be an absolute URL"
+	// +optional
+	ResourceURL string `json:"resourceUrl,omitempty"`
+
+	// Scopes the proxy advertises in its RFC 9728 metadata.
+	// +listType=atomic
+	// +optional
+	Scopes []string `json:"scopes,omitempty"`
+}
+
+// CABundleRef names a key of a ConfigMap in the MCPServer's namespace.
+type CABundleRef struct {
+	// ConfigMapName of the ConfigMap.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	ConfigMapName string `json:"configMapName"`
+
+	// Key of the PEM bundle in the ConfigMap.
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:default=ca.crt
+	// +optional
+	Key string `json:"key,omitempty"`
 }
 
 // ExternalAuth selects the proxy's outgoing authentication: a shared

@@ -131,6 +131,14 @@ func Validate(s *Server) error {
 			}
 		}
 	}
+	if o := s.Spec.OIDC; o != nil && o.CABundleRef != nil {
+		if errs := validation.IsDNS1123Subdomain(o.CABundleRef.ConfigMapName); len(errs) > 0 {
+			return fmt.Errorf("spec.oidc.caBundleRef.configMapName %q is not a ConfigMap name: %s", o.CABundleRef.ConfigMapName, strings.Join(errs, "; "))
+		}
+		if errs := validation.IsConfigMapKey(caBundleKey(o.CABundleRef)); len(errs) > 0 {
+			return fmt.Errorf("spec.oidc.caBundleRef.key %q is not a ConfigMap key: %s", o.CABundleRef.Key, strings.Join(errs, "; "))
+		}
+	}
 	if ea := s.Spec.ExternalAuth; ea != nil && (ea.ConfigRef == nil) == (ea.Inline == nil) {
 		return fmt.Errorf("spec.externalAuth must set exactly one of configRef and inline")
 	}
@@ -205,6 +213,13 @@ func Workload(s *Server, a *platform.ExternalAuthStatus, in *v1beta1.Workload) [
 		LocalObjectReference: corev1.LocalObjectReference{Name: s.Name + "-runconfig"},
 	}}}}
 	mounts := []corev1.VolumeMount{{Name: "runconfig", MountPath: RunConfigMountPath, ReadOnly: true}}
+	if o := s.Spec.OIDC; o != nil && o.CABundleRef != nil {
+		volumes = append(volumes, corev1.Volume{Name: "oidc-ca", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: o.CABundleRef.ConfigMapName},
+			Items:                []corev1.KeyToPath{{Key: caBundleKey(o.CABundleRef), Path: caBundleKey(o.CABundleRef)}},
+		}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: "oidc-ca", MountPath: OIDCCAMountPath, ReadOnly: true})
+	}
 	if a != nil && a.ConfigHash != "" {
 		podAnnotations[AnnotationConfigHash] = a.ConfigHash
 	}

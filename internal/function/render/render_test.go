@@ -318,14 +318,20 @@ func TestValidate(t *testing.T) {
 		srv    *Server
 		want   string
 	}{
-		"Valid":           {reason: "A complete server is valid.", srv: server()},
-		"LongestName":     {reason: "A name of the maximum length fits.", srv: server(func(s *Server) { s.Name = long[1:] })},
-		"NoName":          {reason: "Names are needed.", srv: server(func(s *Server) { s.Name = "" }), want: "no name"},
-		"NameTooLong":     {reason: "The Service name must fit a DNS label.", srv: server(func(s *Server) { s.Name = long }), want: "at most 53"},
-		"NoNamespace":     {reason: "Objects need a namespace.", srv: server(func(s *Server) { s.Namespace = "" }), want: "no namespace"},
-		"UpperCaseName":   {reason: "Objects are named after the server: an upper-case name cannot name them.", srv: server(func(s *Server) { s.Name = "A" }), want: `name "A" cannot name the workload's objects: a lowercase RFC 1123 label`},
-		"DottedName":      {reason: "mcp-<name>-proxy must be a DNS label: a dot makes it none.", srv: server(func(s *Server) { s.Name = "a.b" }), want: `name "a.b" cannot name`},
-		"LeadingDash":     {reason: "A name must start with an alphanumeric character.", srv: server(func(s *Server) { s.Name = "-a" }), want: `name "-a" cannot name`},
+		"Valid":         {reason: "A complete server is valid.", srv: server()},
+		"LongestName":   {reason: "A name of the maximum length fits.", srv: server(func(s *Server) { s.Name = long[1:] })},
+		"NoName":        {reason: "Names are needed.", srv: server(func(s *Server) { s.Name = "" }), want: "no name"},
+		"NameTooLong":   {reason: "The Service name must fit a DNS label.", srv: server(func(s *Server) { s.Name = long }), want: "at most 53"},
+		"NoNamespace":   {reason: "Objects need a namespace.", srv: server(func(s *Server) { s.Namespace = "" }), want: "no namespace"},
+		"UpperCaseName": {reason: "Objects are named after the server: an upper-case name cannot name them.", srv: server(func(s *Server) { s.Name = "A" }), want: `name "A" cannot name the workload's objects: a lowercase RFC 1123 label`},
+		"DottedName":    {reason: "mcp-<name>-proxy must be a DNS label: a dot makes it none.", srv: server(func(s *Server) { s.Name = "a.b" }), want: `name "a.b" cannot name`},
+		"LeadingDash":   {reason: "A name must start with an alphanumeric character.", srv: server(func(s *Server) { s.Name = "-a" }), want: `name "-a" cannot name`},
+		"BadCABundleName": {reason: "The CA bundle's ConfigMap name must be one.", srv: server(func(s *Server) {
+			s.Spec.OIDC.CABundleRef = &platform.CABundleRef{ConfigMapName: "Not_A_Name"}
+		}), want: `spec.oidc.caBundleRef.configMapName "Not_A_Name" is not a ConfigMap name`},
+		"BadCABundleKey": {reason: "A key with a slash would escape the mount.", srv: server(func(s *Server) {
+			s.Spec.OIDC.CABundleRef = &platform.CABundleRef{ConfigMapName: "ca", Key: "../x"}
+		}), want: `spec.oidc.caBundleRef.key "../x" is not a ConfigMap key`},
 		"BadNamespace":    {reason: "The namespace must be a namespace name.", srv: server(func(s *Server) { s.Namespace = "Team_A" }), want: `namespace "Team_A" is not a namespace name`},
 		"NoImage":         {reason: "The image is required.", srv: server(func(s *Server) { s.Spec.Image = "" }), want: "spec.image is required"},
 		"BadTransport":    {reason: "Transports are an enum.", srv: server(func(s *Server) { s.Spec.Transport = "grpc" }), want: "spec.transport"},
@@ -365,5 +371,38 @@ func TestDefaults(t *testing.T) {
 	want := platform.MCPServerSpec{Transport: "stdio", ProxyMode: "streamable-http", ProxyPort: 8080}
 	if diff := cmp.Diff(want, s); diff != "" {
 		t.Errorf("Defaults: -want, +got:\n%s", diff)
+	}
+}
+
+// TestOIDCCABundle proves the inbound OIDC CA bundle is mounted into the
+// runner's pod and named in the RunConfig, and nothing is mounted without.
+func TestOIDCCABundle(t *testing.T) {
+	s := server(func(s *Server) {
+		s.Spec.OIDC.CABundleRef = &platform.CABundleRef{ConfigMapName: "idp-ca", Key: "bundle.pem"}
+		s.Spec.OIDC.JWKSAllowPrivateIP = true
+	})
+	objs := byName(Workload(s, auth(), input(v1beta1.ConfigModeConfigMap)))
+	pod := objs[NameDeployment].(*appsv1.Deployment).Spec.Template.Spec
+	wantVolume := corev1.Volume{Name: "oidc-ca", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		LocalObjectReference: corev1.LocalObjectReference{Name: "idp-ca"},
+		Items:                []corev1.KeyToPath{{Key: "bundle.pem", Path: "bundle.pem"}},
+	}}}
+	if diff := cmp.Diff(wantVolume, pod.Volumes[1]); diff != "" {
+		t.Errorf("CA bundle volume: -want, +got:\n%s", diff)
+	}
+	if diff := cmp.Diff(corev1.VolumeMount{Name: "oidc-ca", MountPath: OIDCCAMountPath, ReadOnly: true}, pod.Containers[0].VolumeMounts[1]); diff != "" {
+		t.Errorf("CA bundle mount: -want, +got:\n%s", diff)
+	}
+	rc := &RunConfig{}
+	if err := json.Unmarshal([]byte(objs[NameRunConfig].(*corev1.ConfigMap).Data[RunConfigKey]), rc); err != nil {
+		t.Fatal(err)
+	}
+	if rc.OIDCConfig.CACertPath != "/etc/toolhive/oidc-ca/bundle.pem" || rc.ThvCABundle != rc.OIDCConfig.CACertPath || !rc.OIDCConfig.AllowPrivateIP {
+		t.Errorf("oidc_config %+v, thv_ca_bundle %q", rc.OIDCConfig, rc.ThvCABundle)
+	}
+
+	plain := byName(Workload(server(), auth(), input(v1beta1.ConfigModeConfigMap)))[NameDeployment].(*appsv1.Deployment).Spec.Template.Spec
+	if len(plain.Volumes) != 1 || len(plain.Containers[0].VolumeMounts) != 1 {
+		t.Errorf("without a CA bundle only the RunConfig is mounted: %v", plain.Volumes)
 	}
 }

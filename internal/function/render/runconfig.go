@@ -35,6 +35,7 @@ type RunConfig struct {
 	EnvVars             map[string]string    `json:"env_vars"`
 	ContainerLabels     map[string]string    `json:"container_labels"`
 	OIDCConfig          *OIDCConfig          `json:"oidc_config,omitempty"`
+	ThvCABundle         string               `json:"thv_ca_bundle,omitempty"`
 	TokenExchangeConfig *TokenExchangeConfig `json:"token_exchange_config,omitempty"`
 }
 
@@ -52,11 +53,16 @@ type PermissionProfile struct {
 // OIDCConfig is the runner's auth.TokenValidatorConfig. That struct has no
 // JSON tags, so its keys are its Go field names.
 type OIDCConfig struct {
-	Issuer           string `json:"Issuer"`
-	Audience         string `json:"Audience,omitempty"`
-	JWKSURL          string `json:"JWKSURL,omitempty"`
-	ClientID         string `json:"ClientID,omitempty"`
-	IntrospectionURL string `json:"IntrospectionURL,omitempty"`
+	Issuer            string   `json:"Issuer"`
+	Audience          string   `json:"Audience,omitempty"`
+	JWKSURL           string   `json:"JWKSURL,omitempty"`
+	ClientID          string   `json:"ClientID,omitempty"`
+	IntrospectionURL  string   `json:"IntrospectionURL,omitempty"`
+	CACertPath        string   `json:"CACertPath,omitempty"`
+	AllowPrivateIP    bool     `json:"AllowPrivateIP,omitempty"`
+	InsecureAllowHTTP bool     `json:"InsecureAllowHTTP,omitempty"`
+	ResourceURL       string   `json:"ResourceURL,omitempty"`
+	Scopes            []string `json:"Scopes,omitempty"`
 }
 
 // TokenExchangeConfig is the runner's token exchange configuration. It never
@@ -96,7 +102,31 @@ func oidcConfig(o *platform.OIDCConfig) *OIDCConfig {
 	if o == nil {
 		return nil
 	}
-	return &OIDCConfig{Issuer: o.Issuer, Audience: o.Audience, JWKSURL: o.JWKSURL, ClientID: o.ClientID, IntrospectionURL: o.IntrospectionURL}
+	return &OIDCConfig{
+		Issuer: o.Issuer, Audience: o.Audience, JWKSURL: o.JWKSURL, ClientID: o.ClientID, IntrospectionURL: o.IntrospectionURL,
+		CACertPath: oidcCACertPath(o), AllowPrivateIP: o.JWKSAllowPrivateIP, InsecureAllowHTTP: o.InsecureAllowHTTP,
+		ResourceURL: o.ResourceURL, Scopes: o.Scopes,
+	}
+}
+
+// OIDCCAMountPath is where the inbound OIDC CA bundle is mounted.
+const OIDCCAMountPath = "/etc/toolhive/oidc-ca"
+
+// oidcCACertPath is the mounted CA bundle's path, "" for none.
+func oidcCACertPath(o *platform.OIDCConfig) string {
+	if o == nil || o.CABundleRef == nil {
+		return ""
+	}
+	return OIDCCAMountPath + "/" + caBundleKey(o.CABundleRef)
+}
+
+// caBundleKey is the ConfigMap key of a CA bundle: ca.crt unless named, as
+// the XRD defaults it.
+func caBundleKey(r *platform.CABundleRef) string {
+	if r.Key == "" {
+		return "ca.crt"
+	}
+	return r.Key
 }
 
 // DefaultMCPPort is the port an HTTP MCP server listens on when the XR sets
@@ -128,6 +158,7 @@ func runConfig(name string, s *platform.MCPServerSpec, a *platform.ExternalAuthS
 		PermissionProfile:   &PermissionProfile{Name: "network"},
 		EnvVars:             make(map[string]string, len(s.Env)+3),
 		OIDCConfig:          oidcConfig(s.OIDC),
+		ThvCABundle:         oidcCACertPath(s.OIDC),
 		TokenExchangeConfig: tokenExchange(a),
 	}
 	rc.PermissionProfile.Network.Outbound.InsecureAllowAll = true
