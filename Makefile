@@ -34,6 +34,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(OUTPUT)/bin/provider ./cmd/provider
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(OUTPUT)/bin/function ./cmd/function
 	$(GO) build -o $(OUTPUT)/bin/local ./cluster/local
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(OUTPUT)/bin/mcpecho ./test/mcpecho
 
 lint:
 	$(GO) vet ./...
@@ -46,7 +47,7 @@ lint:
 
 # The pinned tools the tests and the local control plane need, built from Go
 # modules into $(TOOLS_BIN).
-PLANE_TOOLS := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok crossplane crossplane-core uptest chainsaw
+PLANE_TOOLS := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok crossplane crossplane-core uptest chainsaw thv-proxyrunner
 tools:
 	cluster/tools/build.sh $(PLANE_TOOLS)
 

@@ -166,7 +166,7 @@ type upCmd struct {
 	Timeout time.Duration `default:"10m" help:"How long each step may take."`
 }
 
-// Run is make run: start, install, apply, summary.
+// Run is make run: start, install, apply, summary, call.
 func (c *upCmd) Run(p *paths) error {
 	if err := (&startCmd{Timeout: c.Timeout}).Run(p); err != nil {
 		return err
@@ -177,7 +177,10 @@ func (c *upCmd) Run(p *paths) error {
 	if err := (&applyCmd{Timeout: c.Timeout}).Run(p); err != nil {
 		return err
 	}
-	return (&summaryCmd{}).Run(p)
+	if err := (&summaryCmd{}).Run(p); err != nil {
+		return err
+	}
+	return (&callCmd{Namespace: exampleNS, Name: exampleXR, Subject: "alice", Audience: "mcp-fetch", Timeout: 2 * time.Minute}).Run(p)
 }
 
 // ctx is a context for one command.

@@ -48,7 +48,7 @@ func (c *applyCmd) Run(p *paths) error {
 	if err := pl.ensureNamespace(ctx, exampleNS); err != nil {
 		return err
 	}
-	if err := publishIdPCA(ctx, kube, exampleNS); err != nil {
+	if err := publishIssuerCA(ctx, kube, exampleNS); err != nil {
 		return err
 	}
 	for _, f := range exampleFiles {
@@ -80,10 +80,10 @@ func (c *applyCmd) Run(p *paths) error {
 	return err
 }
 
-// publishIdPCA copies the local authorization server's CA into a ConfigMap
+// publishIssuerCA copies the local authorization server's CA into a ConfigMap
 // of ns, which the example's spec.oidc.caBundleRef names: the proxy checks
 // the issuer's certificate with it.
-func publishIdPCA(ctx context.Context, kube client.Client, ns string) error {
+func publishIssuerCA(ctx context.Context, kube client.Client, ns string) error {
 	sec := &corev1.Secret{}
 	if err := kube.Get(ctx, client.ObjectKey{Namespace: crossplaneNS, Name: idpCASecret}, sec); err != nil {
 		return fmt.Errorf("cannot read the local authorization server's CA: %w", err)
@@ -199,7 +199,7 @@ func (c *summaryCmd) Run(p *paths) error {
 	}
 	d := &appsv1.Deployment{}
 	if err := kube.Get(ctx, client.ObjectKey{Namespace: exampleNS, Name: exampleXR}, d); err == nil {
-		fmt.Printf("  Deployment %s: %d/%d replicas available (pods simulated by kwok)\n", d.Name, d.Status.AvailableReplicas, ptrOr(d.Spec.Replicas))
+		fmt.Printf("  Deployment %s: %d/%d replicas available (pods scheduled by kwok)\n", d.Name, d.Status.AvailableReplicas, ptrOr(d.Spec.Replicas))
 	}
 
 	eac := &authv1alpha1.ExternalAuthConfig{}
@@ -228,7 +228,8 @@ func (c *summaryCmd) Run(p *paths) error {
 
 	fmt.Printf("\n== Use it\n  export KUBECONFIG=%s\n  %s get mcpservers,extauth -A\n  %s beta trace mcpserver %s -n %s\n  make stop   # tear it down\n",
 		p.kubeconfig(), p.tool("kubectl"), p.tool("crossplane"), exampleXR, exampleNS)
-	fmt.Println("\nThe plane has no kubelet: kwok marks pods Ready, so the ToolHive proxy runner itself does not run.")
+	fmt.Println("\nkwok marks pods Ready; the plane runs ToolHive's real thv-proxyrunner for each proxy-runner pod and mcpecho")
+	fmt.Printf("for each MCP server pod (logs in %s).\n", filepath.Join(p.state, "pods"))
 	fmt.Printf("The apiserver authorizes with RBAC: Crossplane runs as %s/%s, its RBAC manager as %s/%s and the provider as the\nServiceAccount of its revision's Deployment in %s (kubeconfigs in %s); the function has no Kubernetes access.\n",
 		crossplaneNS, crossplaneSA, crossplaneNS, rbacManagerSA, crossplaneNS, p.identities())
 	return nil

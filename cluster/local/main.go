@@ -10,7 +10,8 @@
 //	local install   build, push and install the three packages
 //	local apply     apply the quick-start example and wait for it
 //	local summary   say what runs and how to reach it
-//	local up        all four, in that order (make run)
+//	local call      call the MCP server through the real proxy runner as a user
+//	local up        all five, in that order (make run)
 //	local status    what is running
 //	local stop      stop everything the plane started (make stop)
 //
@@ -38,6 +39,7 @@ type cli struct {
 	Install   installCmd   `cmd:"" help:"Build the provider, function and configuration packages, push them to the local registry and install configuration-mcp."`
 	Apply     applyCmd     `cmd:"" help:"Apply the quick-start example and wait until it is Ready."`
 	Summary   summaryCmd   `cmd:"" help:"Print what runs and how to reach it."`
+	Call      callCmd      `cmd:"" help:"Call the example MCP server through ToolHive's real proxy runner with a user's token, and show what the server received."`
 	Up        upCmd        `cmd:"" help:"start, install, apply and summary: what make run does."`
 	Status    statusCmd    `cmd:"" help:"Print the state of every component."`
 	Stop      stopCmd      `cmd:"" help:"Stop everything the plane started."`

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/crossmcp/provider-mcp/cluster/local/podrunner"
 	"github.com/crossmcp/provider-mcp/internal/pki"
 	"github.com/crossmcp/provider-mcp/test/authserver"
 )
@@ -42,8 +43,9 @@ const (
 	coreHealthPort  = "18081"
 	providerMetrics = "127.0.0.1:18082"
 	providerHealth  = "127.0.0.1:18083"
-	// The RBAC manager has no flag for it: controller-runtime's default.
-	rbacManagerMetricsPort = "8080"
+	// The RBAC manager has no flag for it: controller-runtime's default,
+	// which cluster/tools/build.sh sets to 127.0.0.1:18084 when it links.
+	rbacManagerMetricsPort = "18084"
 
 	crossplaneNS   = "crossplane-system"
 	nodeName       = "kwok-node-0"
@@ -196,6 +198,25 @@ func (pl *plane) boot(ctx context.Context) error {
 	}
 	go pl.packageRuntime(ctx)
 	go pl.control(ctx)
+	return pl.podRunner(ctx)
+}
+
+// podRunner plays kubelet for the proxy-runner and MCP server pods: the real
+// thv-proxyrunner runs what the function rendered (package podrunner).
+func (pl *plane) podRunner(ctx context.Context) error {
+	idpCA, err := os.ReadFile(pl.certFile("idp-ca.crt"))
+	if err != nil {
+		return err
+	}
+	r := &podrunner.Runner{
+		Kube: pl.kube, Dir: filepath.Join(pl.p.state, "pods"),
+		ProxyRunner: pl.p.tool("thv-proxyrunner"), MCPServer: filepath.Join(pl.p.bin, "mcpecho"),
+		Kubeconfig: pl.kubeconfigFor, ExtraCA: idpCA, Log: os.Stdout,
+	}
+	if err := os.MkdirAll(r.Dir, 0o750); err != nil {
+		return err
+	}
+	go r.Run(ctx)
 	return nil
 }
 
@@ -340,9 +361,10 @@ func (pl *plane) registry(ctx context.Context) error {
 
 // authServer runs a real OAuth 2.0 authorization server with RFC 8693 token
 // exchange (zitadel's OpenID provider) for the quick-start example, and
-// publishes its CA where the example's ClusterProviderConfig reads it.
+// publishes its CA where the example's ClusterProviderConfig reads it. Its
+// CA is the plane's, so what trusted it before a restart trusts it after.
 func (pl *plane) authServer(ctx context.Context) error {
-	s, err := authserver.Start(ctx, authserver.Options{Addr: authServerAddr, ClientID: idpClientID, ClientSecret: idpSecretValue})
+	s, err := authserver.Start(ctx, authserver.Options{Addr: authServerAddr, ClientID: idpClientID, ClientSecret: idpSecretValue, DemoLogin: true, CA: pl.ca})
 	if err != nil {
 		return fmt.Errorf("cannot start the authorization server: %w", err)
 	}

@@ -31,13 +31,18 @@ declare -A tools=(
   [kubectl]="kubernetes k8s.io/kubernetes/cmd/kubectl ${k8s_ldflags}"
   [golangci-lint]="golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint "
   [crossplane]="crossplane-cli github.com/crossplane/crossplane/v2/cmd/crank "
-  [crossplane-core]="crossplane-core github.com/crossplane/crossplane/v2/cmd/crossplane -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=v2.4.0"
+  [crossplane-core]="crossplane-core github.com/crossplane/crossplane/v2/cmd/crossplane -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=v2.4.0 -X sigs.k8s.io/controller-runtime/pkg/metrics/server.DefaultBindAddress=127.0.0.1:18084"
   [kwok]="kwok sigs.k8s.io/kwok/cmd/kwok "
   [uptest]="uptest github.com/crossplane/uptest/cmd/uptest "
   [chainsaw]="chainsaw github.com/kyverno/chainsaw -X github.com/kyverno/chainsaw/pkg/version.BuildVersion=v0.2.14"
   [thv-proxyrunner]="toolhive github.com/stacklok/toolhive/cmd/thv-proxyrunner -X github.com/stacklok/toolhive/pkg/versions.Version=v0.48.0"
 )
 
+# crossplane-core: the RBAC manager has no flag for its metrics address and
+# would take :8080 on every interface, the port the proxy runner and most MCP
+# servers use on the plane's loopback addresses: controller-runtime's default
+# is set to 127.0.0.1:18084 instead (core's own are set by flag).
+#
 # chainsaw v0.2.14 does not compile with Go >= 1.25: its TestDeps lacks the
 # ModulePath method testing.MainStart now requires. Copy the module out of the
 # read-only module cache once and add the method in a file of its own.

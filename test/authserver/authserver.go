@@ -30,6 +30,7 @@ package authserver
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,6 +56,11 @@ type Options struct {
 	// AllowedAudiences, if not empty, are the only audience values a token
 	// exchange may request; others get invalid_target.
 	AllowedAudiences []string
+
+	// DemoLogin serves POST /demo/token (form fields sub, aud and scope, each
+	// repeatable but sub): it answers a user's access token, as a login would,
+	// without one. Only for the local plane's demo and tests.
+	DemoLogin bool
 
 	// Logger receives the provider's logs. Default: discarded.
 	Logger *slog.Logger
@@ -151,6 +157,12 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		served: make(chan struct{}),
 		closed: make(chan struct{}),
 	}
+	if o.DemoLogin {
+		mux := http.NewServeMux()
+		mux.Handle("/", provider)
+		mux.HandleFunc("POST /demo/token", s.demoToken)
+		s.srv.Handler = mux
+	}
 	go func() {
 		defer close(s.served)
 		err := s.srv.ServeTLS(ln, "", "")
@@ -198,6 +210,22 @@ func (s *Server) MintAccessToken(ctx context.Context, subject string, audience, 
 		return "", fmt.Errorf("authserver: mint access token: %w", err)
 	}
 	return token, nil
+}
+
+// demoToken answers a user's access token, sub, aud and scope from the form,
+// as {"access_token", "token_type"}.
+func (s *Server) demoToken(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("sub") == "" {
+		http.Error(w, "form fields: sub (required), aud and scope (repeatable)", http.StatusBadRequest)
+		return
+	}
+	tok, err := s.MintAccessToken(r.Context(), r.PostForm.Get("sub"), r.PostForm["aud"], r.PostForm["scope"])
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]string{"access_token": tok, "token_type": "Bearer"})
 }
 
 // noOpaqueTokens is op's Crypto for a server that issues JWT access tokens

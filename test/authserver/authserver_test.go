@@ -442,3 +442,39 @@ func TestOpaqueSubjectTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoLogin proves /demo/token answers a user's signed access token only
+// when DemoLogin is on, and needs a subject.
+func TestDemoLogin(t *testing.T) {
+	post := func(c *http.Client, s *Server, form url.Values) (int, string) {
+		resp, err := c.PostForm(s.Issuer+"/demo/token", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var tr struct {
+			AccessToken string `json:"access_token"`
+		}
+		if json.Unmarshal(b, &tr) == nil && tr.AccessToken != "" {
+			return resp.StatusCode, tr.AccessToken
+		}
+		return resp.StatusCode, string(b)
+	}
+	s, c := start(t, Options{DemoLogin: true})
+	code, tok := post(c, s, url.Values{"sub": {"alice"}, "aud": {"mcp-fetch"}, "scope": {"read", "write"}})
+	if code != http.StatusOK {
+		t.Fatalf("POST /demo/token: %d %s", code, tok)
+	}
+	want := map[string]any{"iss": s.Issuer, "sub": "alice", "aud": []any{"mcp-fetch"}, "scope": "read write", "client_id": s.ClientID}
+	if diff := cmp.Diff(want, pick(verifiedClaims(t, c, s, tok), "iss", "sub", "aud", "scope", "client_id")); diff != "" {
+		t.Errorf("demo token claims: -want, +got:\n%s", diff)
+	}
+	if code, _ := post(c, s, url.Values{"aud": {"x"}}); code != http.StatusBadRequest {
+		t.Errorf("without sub: status %d, want 400", code)
+	}
+	off, oc := start(t, Options{})
+	if code, _ := post(oc, off, url.Values{"sub": {"alice"}}); code == http.StatusOK {
+		t.Error("DemoLogin off: /demo/token answered a token")
+	}
+}
