@@ -106,7 +106,10 @@ func census(t *testing.T, ns string) map[string]int {
 		}
 		for _, o := range l.Items {
 			switch {
-			case k.kind == "ServiceAccount" && o.GetName() == "default", k.kind == "ConfigMap" && o.GetName() == "kube-root-ca.crt":
+			case k.kind == "ServiceAccount" && o.GetName() == "default", k.kind == "ConfigMap" && (o.GetName() == "kube-root-ca.crt" || o.GetName() == "local-idp-ca"):
+				continue
+			case ownedBy(o, "StatefulSet"):
+				// The proxy runner's own Services for the MCP server.
 				continue
 			case k.kind == "Secret":
 				// Only connection secrets: the user's Secrets are the test's own.
@@ -118,6 +121,15 @@ func census(t *testing.T, ns string) map[string]int {
 		}
 	}
 	return n
+}
+
+func ownedBy(o unstructured.Unstructured, kind string) bool {
+	for _, r := range o.GetOwnerReferences() {
+		if r.Kind == kind {
+			return true
+		}
+	}
+	return false
 }
 
 // wantCensus is what servers MCPServers, each with a config of its own,

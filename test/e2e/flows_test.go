@@ -81,11 +81,19 @@ func mcpServerXR(t *testing.T, ns, name, config string) *unstructured.Unstructur
 	return u
 }
 
+// newNamespace creates namespace name with the ConfigMap local-idp-ca that
+// the example MCPServer's spec.oidc.caBundleRef names, as make run does in
+// demo: the proxy runner checks the local issuer's certificate with it.
 func newNamespace(t *testing.T, name string) string {
 	t.Helper()
 	if err := kube.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
 		t.Fatal(err)
 	}
+	ca, err := os.ReadFile(filepath.Join(state, "certs", "idp-ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: name, Name: "local-idp-ca"}, Data: map[string]string{"ca.crt": string(ca)}})
 	return name
 }
 

@@ -211,14 +211,20 @@ func TestSecretHygiene(t *testing.T) {
 			}
 		}
 	}
-	// Every component's log.
+	// Every component's log, and every pod's the plane ran (the proxy
+	// runners and MCP servers).
 	logs, _ := filepath.Glob(filepath.Join(state, "logs", "*.log"))
+	pods, _ := filepath.Glob(filepath.Join(state, "pods", "*.log"))
+	logs = append(logs, pods...)
 	for _, f := range logs {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Errorf("cannot read %s: %v", f, err)
 		}
 		check(filepath.Base(f), string(b))
+	}
+	if len(pods) == 0 {
+		t.Error("no pod log to scan: the plane ran no proxy runner")
 	}
 	for _, l := range []string{"provider", "function", "crossplane", "supervisor"} {
 		if !slices.Contains(logs, filepath.Join(state, "logs", l+".log")) {
