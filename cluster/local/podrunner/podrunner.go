@@ -70,11 +70,15 @@ func (r *Runner) logf(format string, args ...any) {
 func (r *Runner) sync(ctx context.Context) {
 	pods := &corev1.PodList{}
 	svcs := &corev1.ServiceList{}
-	if err := r.Kube.List(ctx, pods); err != nil {
-		return
+	cms := &corev1.ConfigMapList{}
+	for _, l := range []client.ObjectList{pods, svcs, cms} {
+		if err := r.Kube.List(ctx, l); err != nil {
+			return
+		}
 	}
-	if err := r.Kube.List(ctx, svcs); err != nil {
-		return
+	versions := make(map[string]string, len(cms.Items))
+	for _, cm := range cms.Items {
+		versions[cm.Namespace+"/"+cm.Name] = cm.ResourceVersion
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -91,7 +95,7 @@ func (r *Runner) sync(ctx context.Context) {
 			p = &process{pod: pod.DeepCopy(), kind: k}
 			r.pods[pod.UID] = p
 		}
-		if err := r.ensure(ctx, p, svcs.Items); err != nil && p.lastErr != err.Error() {
+		if err := r.ensure(ctx, p, svcs.Items, versions); err != nil && p.lastErr != err.Error() {
 			p.lastErr = err.Error()
 			r.logf("pod %s/%s: %v", pod.Namespace, pod.Name, err)
 		}
@@ -106,14 +110,15 @@ func (r *Runner) sync(ctx context.Context) {
 }
 
 // ensure starts p's process unless it runs, or ran too recently, and keeps
-// its hosts file current.
-func (r *Runner) ensure(ctx context.Context, p *process, svcs []corev1.Service) error {
+// its hosts file current. versions are the ConfigMaps' resourceVersions by
+// namespace/name.
+func (r *Runner) ensure(ctx context.Context, p *process, svcs []corev1.Service, versions map[string]string) error {
 	if p.kind == proxyRunner && p.dir != "" {
 		if err := writeHosts(p.dir, p.pod.Namespace, svcs); err != nil {
 			return err
 		}
 	}
-	if p.kind == proxyRunner && p.running() && r.configMapsChanged(ctx, p) {
+	if p.kind == proxyRunner && p.running() && p.configMapsChanged(versions) {
 		r.logf("pod %s/%s: a mounted ConfigMap changed: starting its process again", p.pod.Namespace, p.pod.Name)
 		p.stop()
 	}

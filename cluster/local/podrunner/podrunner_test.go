@@ -119,3 +119,20 @@ func TestWriteHosts(t *testing.T) {
 		t.Errorf("hosts:\n%s\nwant it to end with the namespace's ClusterIP Services:\n%s", b, want)
 	}
 }
+
+func TestConfigMapsChanged(t *testing.T) {
+	p := &process{pod: proxyPod(), configMaps: map[string]string{"fetch-runconfig": "7"}}
+	for name, tc := range map[string]struct {
+		versions map[string]string
+		want     bool
+	}{
+		"Same":        {versions: map[string]string{"demo/fetch-runconfig": "7"}, want: false},
+		"Changed":     {versions: map[string]string{"demo/fetch-runconfig": "8"}, want: true},
+		"OtherNSOnly": {versions: map[string]string{"other/fetch-runconfig": "8"}, want: false},
+		"Gone":        {versions: map[string]string{}, want: false},
+	} {
+		if got := p.configMapsChanged(tc.versions); got != tc.want {
+			t.Errorf("%s: configMapsChanged = %v, want %v", name, got, tc.want)
+		}
+	}
+}

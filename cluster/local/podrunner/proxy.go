@@ -73,10 +73,9 @@ func (r *Runner) startProxyRunner(ctx context.Context, p *process, svcs []corev1
 // configMapsChanged reports whether a ConfigMap p's process was started with
 // changed since. Kubelet would update the files; the runner reads them only
 // at start, so the process starts again instead.
-func (r *Runner) configMapsChanged(ctx context.Context, p *process) bool {
+func (p *process) configMapsChanged(versions map[string]string) bool {
 	for name, rv := range p.configMaps {
-		cm := &corev1.ConfigMap{}
-		if err := r.Kube.Get(ctx, client.ObjectKey{Namespace: p.pod.Namespace, Name: name}, cm); err == nil && cm.ResourceVersion != rv {
+		if now, ok := versions[p.pod.Namespace+"/"+name]; ok && now != rv {
 			return true
 		}
 	}
