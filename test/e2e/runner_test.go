@@ -74,18 +74,30 @@ func userToken(t *testing.T, sub, aud string) string {
 // rendered, and sends it real requests: without a token and with a token
 // for another audience it refuses them; with a user's token it exchanges it
 // at the real authorization server, and the MCP server behind it receives
-// the exchanged token, in Authorization or in the configured header.
+// the exchanged token, in Authorization or in the configured header. A
+// legacy claim's workload is served the same way.
 func TestProxyRunner(t *testing.T) {
 	ns := newNamespace(t, "runner")
 	custom := func(c *authv1alpha1.ExternalAuthConfig) {
 		c.Spec.ForProvider.TokenExchange.ExternalTokenHeaderName = "X-Upstream-Token"
 	}
+	// The legacy path: a claim with the same spec, whose workload runs in
+	// the claim's namespace under the claim's name.
+	claim := mcpServerXR(t, ns, "claimed", "replace")
+	claim.SetKind("MCPServerClaim")
+	claim.SetAnnotations(nil)
 	mustCreate(t, clientSecretObj(ns, idpClientSecret),
 		exampleConfig(t, ns, "replace"), exampleConfig(t, ns, "custom", custom),
-		mcpServerXR(t, ns, "fetch", "replace"), mcpServerXR(t, ns, "upstream", "custom"))
+		mcpServerXR(t, ns, "fetch", "replace"), mcpServerXR(t, ns, "upstream", "custom"), claim)
 	for _, name := range []string{"fetch", "upstream"} {
 		wait.For(t, 3*time.Minute, "MCPServer "+name+" Ready", xrReady(t, ns, name))
 	}
+	wait.For(t, 3*time.Minute, "MCPServerClaim claimed Ready", func() string {
+		if c := condition(get(t, "platform.crossmcp.io/v1alpha1", "MCPServerClaim", ns, "claimed"), "Ready"); c.Status != corev1.ConditionTrue {
+			return fmt.Sprintf("Ready=%s %s %s", c.Status, c.Reason, c.Message)
+		}
+		return ""
+	})
 	exchanged := &whoami.Claims{Issuer: idpIssuer, Subject: "alice", Audience: []string{"backend-api"}, Scope: "backend:read", ClientID: idpClientID}
 	user := &whoami.Claims{Issuer: idpIssuer, Subject: "alice", Audience: []string{mcpAudience}, ClientID: idpClientID}
 	cases := map[string]struct {
@@ -96,6 +108,10 @@ func TestProxyRunner(t *testing.T) {
 		"Replace": {
 			reason: "The exchanged token replaces the user's in Authorization.",
 			server: "fetch", want: map[string]*whoami.Claims{"Authorization": exchanged},
+		},
+		"LegacyClaim": {
+			reason: "A claim's workload is served the same way.",
+			server: "claimed", want: map[string]*whoami.Claims{"Authorization": exchanged},
 		},
 		"CustomHeader": {
 			reason: "The exchanged token goes to the configured header; the user's stays in Authorization.",
