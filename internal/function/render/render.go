@@ -209,17 +209,7 @@ func Workload(s *Server, a *platform.ExternalAuthStatus, in *v1beta1.Workload) [
 	}})
 	podAnnotations := map[string]string{AnnotationRunConfigSum: sum}
 	args := []string{"run", "--k8s-pod-patch=" + podPatch(s), s.Spec.Image}
-	volumes := []corev1.Volume{{Name: "runconfig", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-		LocalObjectReference: corev1.LocalObjectReference{Name: s.Name + "-runconfig"},
-	}}}}
-	mounts := []corev1.VolumeMount{{Name: "runconfig", MountPath: RunConfigMountPath, ReadOnly: true}}
-	if o := s.Spec.OIDC; o != nil && o.CABundleRef != nil {
-		volumes = append(volumes, corev1.Volume{Name: "oidc-ca", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-			LocalObjectReference: corev1.LocalObjectReference{Name: o.CABundleRef.ConfigMapName},
-			Items:                []corev1.KeyToPath{{Key: caBundleKey(o.CABundleRef), Path: caBundleKey(o.CABundleRef)}},
-		}}})
-		mounts = append(mounts, corev1.VolumeMount{Name: "oidc-ca", MountPath: OIDCCAMountPath, ReadOnly: true})
-	}
+	volumes, mounts := runnerVolumes(s)
 	if a != nil && a.ConfigHash != "" {
 		podAnnotations[AnnotationConfigHash] = a.ConfigHash
 	}
@@ -287,6 +277,23 @@ func Workload(s *Server, a *platform.ExternalAuthStatus, in *v1beta1.Workload) [
 		objs = append(objs, Object{NameUsage, usage(s, a, in)})
 	}
 	return objs
+}
+
+// runnerVolumes are the runner's volumes and mounts: the RunConfig, and the
+// inbound OIDC CA bundle when the server names one.
+func runnerVolumes(s *Server) ([]corev1.Volume, []corev1.VolumeMount) {
+	volumes := []corev1.Volume{{Name: "runconfig", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		LocalObjectReference: corev1.LocalObjectReference{Name: s.Name + "-runconfig"},
+	}}}}
+	mounts := []corev1.VolumeMount{{Name: "runconfig", MountPath: RunConfigMountPath, ReadOnly: true}}
+	if o := s.Spec.OIDC; o != nil && o.CABundleRef != nil {
+		volumes = append(volumes, corev1.Volume{Name: "oidc-ca", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: o.CABundleRef.ConfigMapName},
+			Items:                []corev1.KeyToPath{{Key: caBundleKey(o.CABundleRef), Path: caBundleKey(o.CABundleRef)}},
+		}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: "oidc-ca", MountPath: OIDCCAMountPath, ReadOnly: true})
+	}
+	return volumes, mounts
 }
 
 // usage keeps the external auth config while the Deployment exists. A
