@@ -36,6 +36,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -59,7 +60,10 @@ type Options struct {
 
 	// DemoLogin serves POST /demo/token (form fields sub, aud and scope, each
 	// repeatable but sub): it answers a user's access token, as a login would,
-	// without one. Only for the local plane's demo and tests.
+	// without one. It also serves POST /demo/client-secrets, where the client,
+	// authenticated with a secret it has, adds (form field add) and revokes
+	// (revoke) its secrets, as an administrator would at a real server. Only
+	// for the local plane's demo and tests.
 	DemoLogin bool
 
 	// Logger receives the provider's logs. Default: discarded.
@@ -123,7 +127,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}
 	issuer := "https://" + ln.Addr().String()
 
-	c := &client{id: o.ClientID, secret: o.ClientSecret}
+	c := newClient(o.ClientID, o.ClientSecret)
 	provider, err := op.NewProvider(
 		// AuthMethodPost stays off: op's token exchange does not read
 		// credentials from the form, so discovery advertises only
@@ -161,6 +165,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		mux := http.NewServeMux()
 		mux.Handle("/", provider)
 		mux.HandleFunc("POST /demo/token", s.demoToken)
+		mux.HandleFunc("POST /demo/client-secrets", s.demoClientSecrets)
 		s.srv.Handler = mux
 	}
 	go func() {
@@ -210,6 +215,43 @@ func (s *Server) MintAccessToken(ctx context.Context, subject string, audience, 
 		return "", fmt.Errorf("authserver: mint access token: %w", err)
 	}
 	return token, nil
+}
+
+// RotateClientSecret makes add a secret of the client and revokes revoke
+// (either may be empty): requests with a revoked secret get invalid_client
+// from then on. The client keeps at least one secret.
+func (s *Server) RotateClientSecret(add, revoke string) error {
+	var a, r []string
+	if add != "" {
+		a = []string{add}
+	}
+	if revoke != "" {
+		r = []string{revoke}
+	}
+	return s.client.rotate(a, r)
+}
+
+// demoClientSecrets adds and revokes the client's secrets for a caller that
+// authenticates as the client.
+func (s *Server) demoClientSecrets(w http.ResponseWriter, r *http.Request) {
+	// Basic credentials are form-urlencoded first, as at the token endpoint.
+	id, secret, ok := r.BasicAuth()
+	id, errID := url.QueryUnescape(id)
+	secret, errSecret := url.QueryUnescape(secret)
+	if !ok || errID != nil || errSecret != nil || id != s.client.id || !s.client.knows(secret) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="client"`)
+		http.Error(w, "authenticate as the client, with a secret it has", http.StatusUnauthorized)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if err := s.client.rotate(r.PostForm["add"], r.PostForm["revoke"]); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // demoToken answers a user's access token, sub, aud and scope from the form,

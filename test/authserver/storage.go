@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -70,7 +72,7 @@ func (s *tokenStorage) GetClientByClientID(_ context.Context, clientID string) (
 // AuthorizeClientIDSecret implements op.Storage. op turns an error into
 // invalid_client (HTTP 401).
 func (s *tokenStorage) AuthorizeClientIDSecret(_ context.Context, clientID, clientSecret string) error {
-	if clientID != s.client.id || clientSecret != s.client.secret {
+	if clientID != s.client.id || !s.client.knows(clientSecret) {
 		return errors.New("invalid client_id or client_secret")
 	}
 	return nil
@@ -190,7 +192,41 @@ func scopeClaim(scopes []string) map[string]any {
 // client is the single confidential client of the server. It authenticates
 // with client_secret_basic and receives JWT access tokens.
 type client struct {
-	id, secret string
+	id string
+
+	mu      sync.RWMutex
+	secrets map[string]bool // every secret the client may use now
+}
+
+func newClient(id, secret string) *client {
+	return &client{id: id, secrets: map[string]bool{secret: true}}
+}
+
+func (c *client) knows(secret string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.secrets[secret]
+}
+
+// rotate adds and revokes secrets; the client keeps at least one.
+func (c *client) rotate(add, revoke []string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	next := maps.Clone(c.secrets)
+	for _, s := range add {
+		if s == "" {
+			return errors.New("an empty client secret cannot be added")
+		}
+		next[s] = true
+	}
+	for _, s := range revoke {
+		delete(next, s)
+	}
+	if len(next) == 0 {
+		return errors.New("the client would have no secret left")
+	}
+	c.secrets = next
+	return nil
 }
 
 var _ op.Client = (*client)(nil)

@@ -416,7 +416,7 @@ func TestBadInputExternalAuthConfig(t *testing.T) {
 				updateSecret(t, r.ns, caSecretName, map[string][]byte{"ca.crt": otherCA.PEM})
 			}},
 			want: want{conditions: conditions{
-				Ready:  "False/DiscoveryFailed: metadata discovery for issuer $ISSUER failed: cannot discover authorization server metadata: $ISSUER/.well-known/oauth-authorization-server: TLS certificate verification failed (x509: certificate signed by unknown authority); if the server uses a private CA, configure its CA bundle; $ISSUER/.well-known/openid-configuration: TLS certificate verification failed (x509: certificate signed by unknown authority); if the server uses a private CA, configure its CA bundle",
+				Ready:  "False/DiscoveryFailed: metadata discovery for issuer $ISSUER failed: cannot discover authorization server metadata: $ISSUER/.well-known/oauth-authorization-server: TLS certificate verification failed (x509: certificate signed by unknown authority); if the server uses a private CA, configure its CA bundle; $ISSUER/.well-known/openid-configuration: TLS certificate verification failed (x509: certificate signed by unknown authority); if the server uses a private CA, configure its CA bundle$KEPT",
 				Synced: "True/ReconcileSuccess: ",
 			}},
 		},
@@ -435,7 +435,7 @@ func TestBadInputExternalAuthConfig(t *testing.T) {
 				updateSecret(t, r.ns, caSecretName, map[string][]byte{"ca.crt": otherCA.PEM})
 			}},
 			want: want{conditions: conditions{
-				Ready:  "False/DiscoveryFailed: metadata discovery for issuer $ISSUER failed: cannot discover authorization server metadata: $ISSUER/.well-known/oauth-authorization-server: TLS certificate verification failed (x509: certificate signed by unknown authority); if the server uses a private CA, configure its CA bundle; $ISSUER/.well-known/openid-configuration: TLS certificate verification failed (x509: certificate signed by unknown authority); if the server uses a private CA, configure its CA bundle",
+				Ready:  "False/DiscoveryFailed: metadata discovery for issuer $ISSUER failed: cannot discover authorization server metadata: $ISSUER/.well-known/oauth-authorization-server: TLS certificate verification failed (x509: certificate signed by unknown authority); if the server uses a private CA, configure its CA bundle; $ISSUER/.well-known/openid-configuration: TLS certificate verification failed (x509: certificate signed by unknown authority); if the server uses a private CA, configure its CA bundle$KEPT",
 				Synced: "True/ReconcileSuccess: ",
 			}},
 		},
@@ -461,7 +461,7 @@ func TestBadInputExternalAuthConfig(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			r := startRunning(t, runOptions{cluster: tc.args.cluster})
-			repl := strings.NewReplacer("$NS", r.ns, "$IDP", strings.TrimPrefix(idp.Issuer, "https://"), "$ISSUER", idp.Issuer)
+			repl := strings.NewReplacer("$NS", r.ns, "$IDP", strings.TrimPrefix(idp.Issuer, "https://"), "$ISSUER", idp.Issuer, "$KEPT", kept(r.mg.Status.AtProvider.ConfigHash))
 			before := getEAC(t, r.ns, r.name)
 
 			if tc.args.change != nil {
@@ -1052,7 +1052,7 @@ func TestBadInputAuthorizationServer(t *testing.T) {
 				if !strings.HasPrefix(got.Ready, want) {
 					t.Errorf("%s\nReady: want a prefix of\n%s\ngot\n%s", tc.reason, want, got.Ready)
 				}
-			} else if diff := cmp.Diff(want, got.Ready); diff != "" {
+			} else if diff := cmp.Diff(want+kept(r.mg.Status.AtProvider.ConfigHash), got.Ready); diff != "" {
 				t.Errorf("%s\nReady: -want, +got:\n%s", tc.reason, diff)
 			}
 			if !strings.HasPrefix(got.Synced, "True/") {
@@ -1064,6 +1064,8 @@ func TestBadInputAuthorizationServer(t *testing.T) {
 			mg := getEAC(t, r.ns, r.name)
 			if v := mg.Status.AtProvider.Verification; v == nil || v.Outcome != v1alpha1.VerificationFailed || v.ConfigHash != r.mg.Status.AtProvider.ConfigHash {
 				t.Errorf("%s\nverification = %+v, want Failed for the published hash", tc.reason, v)
+			} else if mg.Status.AtProvider.PublishedConfigHash != v.ConfigHash {
+				t.Errorf("%s\npublishedConfigHash %s, want the accepted %s kept", tc.reason, mg.Status.AtProvider.PublishedConfigHash, v.ConfigHash)
 			} else if strings.Contains(v.Message, idp.ClientSecret) {
 				t.Errorf("%s\nstatus.atProvider.verification carries the client secret", tc.reason)
 			}
@@ -1139,4 +1141,10 @@ func TestAllowListSendsNothing(t *testing.T) {
 		t.Errorf("a host outside the allow-list got %d connections", n)
 	}
 	r.assertNothingElseChanged(t, "A refused host keeps the last good connection secret.")
+}
+
+// kept is how a failed verification's condition ends when the connection
+// secret keeps the configuration accepted at hash.
+func kept(hash string) string {
+	return "; the connection secret keeps the configuration accepted earlier (configHash " + hash + ")"
 }

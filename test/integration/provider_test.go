@@ -73,8 +73,9 @@ func TestExampleReachesReady(t *testing.T) {
 	}
 }
 
-// TestRotation proves a rotated secret reaches the connection secret and the
-// hash within seconds, and that bad credentials are reported.
+// TestRotation proves a rotated secret is checked within seconds, that
+// bad credentials are reported, and that they never replace the accepted
+// ones in the connection secret the workloads read.
 func TestRotation(t *testing.T) {
 	ns := namespace(t)
 	mg := exampleEAC(t, ns)
@@ -86,16 +87,20 @@ func TestRotation(t *testing.T) {
 	if err := kube.Update(context.Background(), clientSecretWithVersion(t, ns, "wrong-secret")); err != nil {
 		t.Fatal(err)
 	}
-	took := wait.For(t, 5*time.Second, "rotated connection secret", func() string {
-		d := secretData(t, ns, "backend-api-token-exchange")
-		h := getEAC(t, ns, mg.Name).Status.AtProvider.ConfigHash
-		if d["client_secret"] != "wrong-secret" || h == good || d["config_hash"] != h {
-			return fmt.Sprintf("client_secret changed=%t, status hash %s (was %s), published %s", d["client_secret"] == "wrong-secret", h, good, d["config_hash"])
-		}
-		return ""
-	})
-	t.Logf("rotation reached the connection secret in %s", took)
-	wait.For(t, 10*time.Second, "bad credentials reported", readyIs(t, ns, mg.Name, corev1.ConditionFalse, externalauthconfig.ReasonCredentialsRejected))
+	took := wait.For(t, 10*time.Second, "bad credentials reported", readyIs(t, ns, mg.Name, corev1.ConditionFalse, externalauthconfig.ReasonCredentialsRejected))
+	t.Logf("the rejected rotation was reported in %s", took)
+	at := getEAC(t, ns, mg.Name).Status.AtProvider
+	if at.ConfigHash == good || at.PublishedConfigHash != good {
+		t.Errorf("configHash %s, publishedConfigHash %s: want a new configHash and the accepted %s published", at.ConfigHash, at.PublishedConfigHash, good)
+	}
+	d := secretData(t, ns, "backend-api-token-exchange")
+	if d["client_secret"] != idp.ClientSecret || d["config_hash"] != good {
+		t.Errorf("connection secret holds client_secret accepted=%t, config_hash %s: want the accepted configuration %s", d["client_secret"] == idp.ClientSecret, d["config_hash"], good)
+	}
+	c := getEAC(t, ns, mg.Name).GetCondition(xpv2.TypeReady)
+	if want := "the connection secret keeps the configuration accepted earlier (configHash " + good + ")"; !strings.Contains(c.Message, want) {
+		t.Errorf("Ready message %q does not say %q", c.Message, want)
+	}
 	assertEvent(t, ns, mg.Name, "VerificationFailed")
 
 	// Rotate back: the same content gives the same hash again.
@@ -103,9 +108,27 @@ func TestRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait.For(t, 10*time.Second, "Ready again", readyIs(t, ns, mg.Name, corev1.ConditionTrue, ""))
-	if got := getEAC(t, ns, mg.Name).Status.AtProvider.ConfigHash; got != good {
-		t.Errorf("hash after rotating back = %s, want the original %s", got, good)
+	if got := getEAC(t, ns, mg.Name).Status.AtProvider; got.ConfigHash != good || got.PublishedConfigHash != good {
+		t.Errorf("hashes after rotating back = %s (published %s), want the original %s", got.ConfigHash, got.PublishedConfigHash, good)
 	}
+
+	// A rotation the server accepts is published within seconds. The
+	// server is shared: the old secret stays valid for the other tests.
+	if err := idp.RotateClientSecret(idp.ClientSecret+"-next", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := kube.Update(context.Background(), clientSecretWithVersion(t, ns, idp.ClientSecret+"-next")); err != nil {
+		t.Fatal(err)
+	}
+	took = wait.For(t, 10*time.Second, "rotated connection secret", func() string {
+		d := secretData(t, ns, "backend-api-token-exchange")
+		h := getEAC(t, ns, mg.Name).Status.AtProvider.ConfigHash
+		if d["client_secret"] != idp.ClientSecret+"-next" || h == good || d["config_hash"] != h {
+			return fmt.Sprintf("client_secret rotated=%t, status hash %s (was %s), published %s", d["client_secret"] == idp.ClientSecret+"-next", h, good, d["config_hash"])
+		}
+		return ""
+	})
+	t.Logf("an accepted rotation reached the connection secret in %s", took)
 }
 
 func clientSecretWithVersion(t *testing.T, ns, value string) *corev1.Secret {

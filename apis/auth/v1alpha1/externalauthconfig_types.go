@@ -217,6 +217,13 @@ type ExternalAuthConfigObservation struct {
 	// when it changes. The secret values themselves are never stored.
 	ConfigHash string `json:"configHash,omitempty"`
 
+	// PublishedConfigHash is the configHash of what the connection secret
+	// holds: the last configuration the authorization server accepted, or
+	// the current one when verification is switched off. While a newer
+	// configuration is rejected or cannot be verified it differs from
+	// configHash, and workloads keep the published one.
+	PublishedConfigHash string `json:"publishedConfigHash,omitempty"`
+
 	// Type of the config.
 	Type ExternalAuthType `json:"type,omitempty"`
 

@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -181,7 +180,8 @@ type external struct {
 
 // Observe resolves, hashes and verifies the config. Problems that make it
 // unusable are errors: the reconciler reports them and publishes nothing, so
-// the last good connection secret stays in place.
+// the last good connection secret stays in place; so does a configuration
+// the authorization server refused.
 func (e *external) Observe(ctx context.Context, mg *v1alpha1.ExternalAuthConfig) (managed.ExternalObservation, error) {
 	if meta.WasDeleted(mg) {
 		e.verifier.Forget(mg.GetUID())
@@ -213,70 +213,44 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.ExternalAuthConfig)
 	}
 	at.ConfigHash = hash
 	at.TokenEndpoint = ""
-	if te := p.TokenExchange; p.Type == v1alpha1.TypeTokenExchange && te != nil {
-		at.TokenEndpoint = te.TokenURL
-		var secret string
-		if te.ClientSecretRef != nil {
-			secret = string(values[*te.ClientSecretRef])
+	v := e.verify(ctx, mg, values, hash)
+	// Only a configuration verification accepted (or that nobody asked to
+	// verify) is published: the running workloads read the client secret
+	// from the connection secret, so a rejected one would reach them at
+	// their next restart.
+	accepted := v == nil || v.outcome != v1alpha1.VerificationFailed
+	update := managed.NewManagementPoliciesResolver(e.policies, mg.GetManagementPolicies()).ShouldUpdate()
+	var current managed.ConnectionDetails
+	if !accepted || !update {
+		if current, err = e.published(ctx, mg); err != nil {
+			return managed.ExternalObservation{}, err
 		}
-		v := e.verifier.Verify(ctx, request{uid: mg.GetUID(), namespace: mg.GetNamespace(), hash: hash, settings: e.settings, te: te, secret: secret})
-		e.record(mg, v)
+	}
+	if v != nil {
+		e.record(mg, *v, heldNote(accepted, current))
 	} else {
 		at.Discovery, at.Verification = nil, nil
 		mg.SetConditions(xpv2.Available())
 	}
 
 	obs := managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}
-	if managed.NewManagementPoliciesResolver(e.policies, mg.GetManagementPolicies()).ShouldUpdate() {
+	if accepted && update {
 		// Published right after Observe; a no-op when nothing changed.
 		obs.ConnectionDetails = details
+		at.PublishedConfigHash = hash
 		return obs, nil
 	}
-	// Observe only: report, and keep what is published as it is.
-	current, err := e.published(ctx, mg)
-	if err != nil {
-		return managed.ExternalObservation{}, err
-	}
+	// Held or observe only: keep what is published as it is.
 	obs.ConnectionDetails = current
+	at.PublishedConfigHash = string(current[authconfig.KeyConfigHash])
+	if update {
+		return obs, nil
+	}
 	obs.ResourceUpToDate = current == nil || sameDetails(current, details)
 	if !obs.ResourceUpToDate {
 		obs.Diff = "the connection secret differs from the config; managementPolicies do not allow updating it"
 	}
 	return obs, nil
-}
-
-// record writes a verification outcome to status and conditions, and emits
-// an event when the outcome of an earlier verification changes.
-func (e *external) record(mg *v1alpha1.ExternalAuthConfig, v verification) {
-	at := &mg.Status.AtProvider
-	at.Discovery = v.discovery
-	prev := at.Verification
-	changed := prev == nil || prev.Outcome != v.outcome || prev.Reason != string(v.reason) || prev.ConfigHash != v.hash
-	t := metav1.NewTime(v.at)
-	if !changed && prev.Time != nil {
-		t = *prev.Time
-	}
-	at.Verification = &v1alpha1.VerificationObservation{
-		Outcome:    v.outcome,
-		Reason:     string(v.reason),
-		Message:    v.message,
-		ConfigHash: v.hash,
-		Time:       &t,
-	}
-	if v.outcome == v1alpha1.VerificationFailed {
-		mg.SetConditions(unavailable(v.reason, v.message))
-		if changed {
-			e.recorder.Event(mg, event.Warning(reasonVerificationFailed, errors.New(v.message)))
-		}
-		return
-	}
-	mg.SetConditions(xpv2.Available().WithMessage(v.message))
-	// A recovery or a new secret that verifies is news; a new config that
-	// verifies is what Ready says already, and an event each would be a
-	// third write per config when many are created at once.
-	if changed && prev != nil && v.outcome == v1alpha1.VerificationSucceeded {
-		e.recorder.Event(mg, event.Normal(reasonVerified, v.message))
-	}
 }
 
 // resolveSecrets reads every referenced secret value.

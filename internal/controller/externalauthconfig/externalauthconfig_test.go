@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -159,6 +160,23 @@ func TestObserve(t *testing.T) {
 		ready   xpv2.Condition
 		keys    []string
 		events  []event.Reason
+		// published is status.atProvider.publishedConfigHash; current
+		// stands for the configHash Observe computed.
+		published string
+		// clientSecret is the client_secret to publish, when set.
+		clientSecret string
+	}
+	const current = "<configHash>"
+	// earlier is what the connection secret holds from an earlier,
+	// accepted configuration.
+	earlier := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "idp-conn"},
+		Data:       map[string][]byte{"client_secret": []byte("accepted-earlier"), "config_hash": []byte("hash-accepted")},
+	}
+	rejected := func() *fakeChecker {
+		return &fakeChecker{probe: oauth.ProbeResult{
+			Outcome: oauth.OutcomeCredentialsRejected, HTTPStatus: 401, ErrorCode: "invalid_client", Message: "the server rejected the client credentials (invalid_client)",
+		}}
 	}
 	notReady := func(reason xpv2.ConditionReason, msg string) xpv2.Condition {
 		return xpv2.Condition{Type: xpv2.TypeReady, Status: corev1.ConditionFalse, Reason: reason, Message: msg}
@@ -217,8 +235,34 @@ func TestObserve(t *testing.T) {
 			args:   args{mg: eac(), checker: accepted(), objs: []client.Object{clientSecret(secretVal)}},
 			want: want{
 				exists: true, upToDat: true,
-				ready: xpv2.Available().WithMessage("the token endpoint accepted the client credentials"),
-				keys:  tokenKeys,
+				ready:        xpv2.Available().WithMessage("the token endpoint accepted the client credentials"),
+				keys:         tokenKeys,
+				published:    current,
+				clientSecret: secretVal,
+			},
+		},
+		"VerifiedReplacesAccepted": {
+			reason: "A new configuration the server accepts replaces the one published before.",
+			args:   args{mg: eac(), checker: accepted(), objs: []client.Object{clientSecret(secretVal), earlier.DeepCopy()}},
+			want: want{
+				exists: true, upToDat: true,
+				ready:        xpv2.Available().WithMessage("the token endpoint accepted the client credentials"),
+				keys:         tokenKeys,
+				published:    current,
+				clientSecret: secretVal,
+			},
+		},
+		"VerificationOff": {
+			reason: "With verification switched off, what the user configured is published.",
+			args: args{mg: eac(func(mg *v1alpha1.ExternalAuthConfig) {
+				mg.Spec.ForProvider.TokenExchange.Verification = &v1alpha1.VerificationPolicy{Discovery: ptr.To(false), CredentialProbe: ptr.To(false)}
+			}), checker: rejected(), objs: []client.Object{clientSecret(secretVal), earlier.DeepCopy()}},
+			want: want{
+				exists: true, upToDat: true,
+				ready:        xpv2.Available().WithMessage("verification is switched off"),
+				keys:         tokenKeys,
+				published:    current,
+				clientSecret: secretVal,
 			},
 		},
 		"Recovered": {
@@ -228,21 +272,45 @@ func TestObserve(t *testing.T) {
 			}), checker: accepted(), objs: []client.Object{clientSecret(secretVal)}},
 			want: want{
 				exists: true, upToDat: true,
-				ready:  xpv2.Available().WithMessage("the token endpoint accepted the client credentials"),
-				keys:   tokenKeys,
-				events: []event.Reason{reasonVerified},
+				ready:     xpv2.Available().WithMessage("the token endpoint accepted the client credentials"),
+				keys:      tokenKeys,
+				events:    []event.Reason{reasonVerified},
+				published: current,
 			},
 		},
 		"CredentialsRejected": {
-			reason: "Rejected credentials make the config not Ready with a clear reason and an event; the settings are still published.",
-			args: args{mg: eac(), objs: []client.Object{clientSecret(secretVal)}, checker: &fakeChecker{probe: oauth.ProbeResult{
-				Outcome: oauth.OutcomeCredentialsRejected, HTTPStatus: 401, ErrorCode: "invalid_client", Message: "the server rejected the client credentials (invalid_client)",
+			reason: "Rejected credentials make the config not Ready with a clear reason and an event; nothing is published while nothing was accepted.",
+			args:   args{mg: eac(), objs: []client.Object{clientSecret(secretVal)}, checker: rejected()},
+			want: want{
+				exists: true, upToDat: true,
+				ready:  notReady(ReasonCredentialsRejected, "token endpoint "+tokenURL+": the server rejected the client credentials (invalid_client); nothing is published until the authorization server accepts the configuration"),
+				events: []event.Reason{reasonVerificationFailed},
+			},
+		},
+		"CredentialsRejectedKeepsAccepted": {
+			reason: "Rejected credentials never replace accepted ones: the connection secret keeps what was accepted, and the condition says so.",
+			args:   args{mg: eac(), objs: []client.Object{clientSecret(secretVal), earlier.DeepCopy()}, checker: rejected()},
+			want: want{
+				exists: true, upToDat: true,
+				ready:        notReady(ReasonCredentialsRejected, "token endpoint "+tokenURL+": the server rejected the client credentials (invalid_client); the connection secret keeps the configuration accepted earlier (configHash hash-accepted)"),
+				keys:         []string{"client_secret", "config_hash"},
+				events:       []event.Reason{reasonVerificationFailed},
+				published:    "hash-accepted",
+				clientSecret: "accepted-earlier",
+			},
+		},
+		"UnreachableKeepsAccepted": {
+			reason: "While the server cannot be reached, a new configuration is not published: nothing vouches for it.",
+			args: args{mg: eac(), objs: []client.Object{clientSecret(secretVal), earlier.DeepCopy()}, checker: &fakeChecker{probe: oauth.ProbeResult{
+				Outcome: oauth.OutcomeUnreachable, Message: "connection refused",
 			}}},
 			want: want{
 				exists: true, upToDat: true,
-				ready:  notReady(ReasonCredentialsRejected, "token endpoint "+tokenURL+": the server rejected the client credentials (invalid_client)"),
-				keys:   tokenKeys,
-				events: []event.Reason{reasonVerificationFailed},
+				ready:        notReady(ReasonAuthorizationServerUnreachable, "token endpoint "+tokenURL+": connection refused; the connection secret keeps the configuration accepted earlier (configHash hash-accepted)"),
+				keys:         []string{"client_secret", "config_hash"},
+				events:       []event.Reason{reasonVerificationFailed},
+				published:    "hash-accepted",
+				clientSecret: "accepted-earlier",
 			},
 		},
 		"Unauthenticated": {
@@ -250,7 +318,7 @@ func TestObserve(t *testing.T) {
 			args: args{mg: eac(func(mg *v1alpha1.ExternalAuthConfig) {
 				mg.Spec.ForProvider = v1alpha1.ExternalAuthConfigParameters{Type: v1alpha1.TypeUnauthenticated}
 			}), checker: accepted()},
-			want: want{exists: true, upToDat: true, ready: xpv2.Available(), keys: []string{"config_hash", "type"}},
+			want: want{exists: true, upToDat: true, ready: xpv2.Available(), keys: []string{"config_hash", "type"}, published: current},
 		},
 	}
 	for name, tc := range cases {
@@ -283,6 +351,18 @@ func TestObserve(t *testing.T) {
 			if tc.want.ready.Type != "" {
 				if diff := cmp.Diff(tc.want.ready, readyOf(tc.args.mg)); diff != "" {
 					t.Errorf("\n%s\nObserve(...) Ready: -want, +got:\n%s", tc.reason, diff)
+				}
+			}
+			published := tc.args.mg.Status.AtProvider.PublishedConfigHash
+			if published != "" && published == tc.args.mg.Status.AtProvider.ConfigHash {
+				published = current
+			}
+			if diff := cmp.Diff(tc.want.published, published); diff != "" {
+				t.Errorf("\n%s\nObserve(...) publishedConfigHash: -want, +got:\n%s", tc.reason, diff)
+			}
+			if tc.want.clientSecret != "" {
+				if diff := cmp.Diff(tc.want.clientSecret, string(obs.ConnectionDetails[authconfig.KeyClientSecret])); diff != "" {
+					t.Errorf("\n%s\nObserve(...) client_secret: -want, +got:\n%s", tc.reason, diff)
 				}
 			}
 			var reasons []event.Reason
