@@ -14,8 +14,9 @@
 // address derived from the ClusterIP of the Service that selects its pod
 // (10.0.b.c -> 127.100.b.c), and the proxy runner resolves Service names to
 // those addresses through a private /etc/hosts. A new pod (a rollout) starts a
-// new process; a deleted pod stops its process; a process that exits is
-// started again after a pause, as kubelet restarts a container.
+// new process, which takes the address over from the older pod's; a deleted
+// pod stops its process; a process that exits is started again after a
+// pause, as kubelet restarts a container.
 package podrunner
 
 import (
@@ -82,31 +83,63 @@ func (r *Runner) sync(ctx context.Context) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	want := map[types.UID]bool{}
+	want := map[types.UID]*corev1.Pod{}
 	for i := range pods.Items {
 		pod := &pods.Items[i]
-		k := kindOf(pod)
-		if k == none || pod.Spec.NodeName == "" || pod.DeletionTimestamp != nil {
-			continue
+		if kindOf(pod) != none && pod.Spec.NodeName != "" && pod.DeletionTimestamp == nil {
+			want[pod.UID] = pod
 		}
-		want[pod.UID] = true
-		p, ok := r.pods[pod.UID]
+	}
+	// Gone pods first: their processes free the addresses new ones take.
+	for uid, p := range r.pods {
+		if want[uid] == nil {
+			r.logf("pod %s/%s is gone: stopping its process", p.pod.Namespace, p.pod.Name)
+			p.stop()
+			delete(r.pods, uid)
+		}
+	}
+	holder := holders(want, svcs.Items)
+	for uid, pod := range want {
+		p, ok := r.pods[uid]
 		if !ok {
-			p = &process{pod: pod.DeepCopy(), kind: k}
-			r.pods[pod.UID] = p
+			p = &process{pod: pod.DeepCopy(), kind: kindOf(pod)}
+			r.pods[uid] = p
+		}
+		if addr, _, err := address(pod, svcs.Items); err == nil && holder[addr] != uid {
+			// A rollout's new pod takes the address over at once, as a
+			// Service would send it the traffic; this one waits to go.
+			if p.running() {
+				r.logf("pod %s/%s: a newer pod takes %s over: stopping its process", pod.Namespace, pod.Name, addr)
+				p.stop()
+			}
+			continue
 		}
 		if err := r.ensure(ctx, p, svcs.Items, versions); err != nil && p.lastErr != err.Error() {
 			p.lastErr = err.Error()
 			r.logf("pod %s/%s: %v", pod.Namespace, pod.Name, err)
 		}
 	}
-	for uid, p := range r.pods {
-		if !want[uid] {
-			r.logf("pod %s/%s is gone: stopping its process", p.pod.Namespace, p.pod.Name)
-			p.stop()
-			delete(r.pods, uid)
+}
+
+// holders tells which pod runs at each address: pods have no addresses of
+// their own here, so of the pods a Service selects only the newest runs.
+func holders(pods map[types.UID]*corev1.Pod, svcs []corev1.Service) map[string]types.UID {
+	newest := map[string]*corev1.Pod{}
+	for _, pod := range pods {
+		addr, _, err := address(pod, svcs)
+		if err != nil {
+			continue
+		}
+		if o, ok := newest[addr]; !ok || o.CreationTimestamp.Before(&pod.CreationTimestamp) ||
+			(o.CreationTimestamp.Equal(&pod.CreationTimestamp) && o.Name < pod.Name) {
+			newest[addr] = pod
 		}
 	}
+	out := make(map[string]types.UID, len(newest))
+	for addr, pod := range newest {
+		out[addr] = pod.UID
+	}
+	return out
 }
 
 // ensure starts p's process unless it runs, or ran too recently, and keeps

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 )
@@ -134,5 +135,33 @@ func TestConfigMapsChanged(t *testing.T) {
 		if got := p.configMapsChanged(tc.versions); got != tc.want {
 			t.Errorf("%s: configMapsChanged = %v, want %v", name, got, tc.want)
 		}
+	}
+}
+
+// TestHolders: of the pods one Service selects, only the newest runs, as a
+// rollout's new pod takes the traffic; pods of other Services run too.
+func TestHolders(t *testing.T) {
+	svcs := []corev1.Service{
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "mcp-fetch-proxy"}, Spec: corev1.ServiceSpec{
+			ClusterIP: "10.0.1.94", Selector: map[string]string{"app.kubernetes.io/instance": "fetch"}, Ports: []corev1.ServicePort{{Port: 8080}},
+		}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "demo", Name: "mcp-other-proxy"}, Spec: corev1.ServiceSpec{
+			ClusterIP: "10.0.1.95", Selector: map[string]string{"app.kubernetes.io/instance": "other"}, Ports: []corev1.ServicePort{{Port: 8080}},
+		}},
+	}
+	pod := func(uid, instance string, created int64) *corev1.Pod {
+		p := proxyPod()
+		p.UID, p.Name = types.UID(uid), uid
+		p.Labels["app.kubernetes.io/instance"] = instance
+		p.CreationTimestamp = metav1.Unix(created, 0)
+		return p
+	}
+	pods := map[types.UID]*corev1.Pod{}
+	for _, p := range []*corev1.Pod{pod("old", "fetch", 100), pod("new", "fetch", 200), pod("twin-a", "other", 300), pod("twin-b", "other", 300), pod("lone", "none", 1)} {
+		pods[p.UID] = p
+	}
+	want := map[string]types.UID{"127.100.1.94": "new", "127.100.1.95": "twin-b"}
+	if diff := cmp.Diff(want, holders(pods, svcs)); diff != "" {
+		t.Errorf("holders: -want, +got:\n%s", diff)
 	}
 }
