@@ -147,6 +147,9 @@ func TestBadInputFunction(t *testing.T) {
 		keepsInline = `; the workload keeps running with ExternalAuthConfig "github-external-auth" (configHash 1111222233334444)`
 		active      = "TRUE/Active: tokens validated against https://idp.example.com are exchanged at https://auth.example.com/token for audience \"backend\""
 		notFound    = `ExternalAuthConfig "backend-api" not found in namespace "team-a"`
+		// The bad-input matrix runs on the function alone: no proxy
+		// runner has created the MCP server's StatefulSet.
+		waitingRunner = `FALSE/WaitingForProxyRunner: waiting for the proxy runner to create StatefulSet "github"`
 	)
 	noCondition := map[string]string{}
 
@@ -267,6 +270,7 @@ func TestBadInputFunction(t *testing.T) {
 				Conditions: map[string]string{
 					TypeExternalAuthReady:   "FALSE/ConfigNotFound: " + notFound + keeps,
 					TypeTokenExchangeActive: active,
+					TypeMCPServerReady:      waitingRunner,
 				},
 			},
 		},
@@ -282,6 +286,7 @@ func TestBadInputFunction(t *testing.T) {
 				Conditions: map[string]string{
 					TypeExternalAuthReady:   "FALSE/ConfigNotFound: " + notFound + keeps,
 					TypeTokenExchangeActive: active,
+					TypeMCPServerReady:      waitingRunner,
 				},
 			},
 		},
@@ -296,6 +301,7 @@ func TestBadInputFunction(t *testing.T) {
 				Conditions: map[string]string{
 					TypeExternalAuthReady:   `FALSE/ConfigNotReady: ExternalAuthConfig "backend-api" is not Ready (SecretNotFound: secret "idp" not found in namespace "team-a")` + keeps,
 					TypeTokenExchangeActive: active,
+					TypeMCPServerReady:      waitingRunner,
 				},
 			},
 		},
@@ -307,6 +313,7 @@ func TestBadInputFunction(t *testing.T) {
 				Conditions: map[string]string{
 					TypeExternalAuthReady:   `FALSE/ConfigNotReady: ExternalAuthConfig "backend-api": waiting for the provider to observe generation 2` + keeps,
 					TypeTokenExchangeActive: active,
+					TypeMCPServerReady:      waitingRunner,
 				},
 			},
 		},
@@ -318,6 +325,7 @@ func TestBadInputFunction(t *testing.T) {
 				Conditions: map[string]string{
 					TypeExternalAuthReady:   `FALSE/ConfigNotReady: ExternalAuthConfig "backend-api" has no configHash yet` + keeps,
 					TypeTokenExchangeActive: active,
+					TypeMCPServerReady:      waitingRunner,
 				},
 			},
 		},
@@ -334,6 +342,7 @@ func TestBadInputFunction(t *testing.T) {
 				Conditions: map[string]string{
 					TypeExternalAuthReady:   `FALSE/ConfigUnsupported: ExternalAuthConfig "backend-api" is of type headerInjection: function-mcp-server renders tokenExchange and unauthenticated configs only` + keeps,
 					TypeTokenExchangeActive: active,
+					TypeMCPServerReady:      waitingRunner,
 				},
 			},
 		},
@@ -345,6 +354,7 @@ func TestBadInputFunction(t *testing.T) {
 				Conditions: map[string]string{
 					TypeExternalAuthReady:   `FALSE/ConfigInvalid: ExternalAuthConfig "backend-api" has a client secret but publishes no connection secret: set spec.writeConnectionSecretToRef so the proxy can read it` + keeps,
 					TypeTokenExchangeActive: active,
+					TypeMCPServerReady:      waitingRunner,
 				},
 			},
 		},
@@ -356,6 +366,7 @@ func TestBadInputFunction(t *testing.T) {
 				Conditions: map[string]string{
 					TypeExternalAuthReady:   `FALSE/ConfigInvalid: ExternalAuthConfig "backend-api": subject token type "saml2" is not supported: use access_token, id_token, jwt or a token type URN` + keeps,
 					TypeTokenExchangeActive: active,
+					TypeMCPServerReady:      waitingRunner,
 				},
 			},
 		},
@@ -386,6 +397,7 @@ func TestBadInputFunction(t *testing.T) {
 				Conditions: map[string]string{
 					TypeExternalAuthReady:   `FALSE/ConfigNotReady: ExternalAuthConfig "github-external-auth" is not Ready (CredentialsRejected: token endpoint https://auth.example.com/token: The authorization server rejected the client credentials (HTTP 401, invalid_client).)` + keepsInline,
 					TypeTokenExchangeActive: active,
+					TypeMCPServerReady:      waitingRunner,
 				},
 			},
 		},

@@ -106,6 +106,14 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 
+	// Asked for before the config: a configRef returns early until its
+	// config is read, and Crossplane should fetch both in one round.
+	be, err := adoptBackend(req, rsp, srv, oxr.Resource.GetUID(), observed)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, errRequired))
+		return rsp, nil
+	}
+
 	var objs []render.Object
 	ea := srv.Spec.ExternalAuth
 	var cfg *authv1alpha1.ExternalAuthConfig
@@ -168,6 +176,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		dxr.Ready = resource.ReadyFalse
 	} else {
 		objs = append(objs, render.Workload(srv, auth, in)...)
+		be.report(rsp)
 	}
 
 	// Our objects go straight into the desired state as Structs. What earlier
@@ -177,6 +186,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// response.SetDesiredComposedResources would, only converts it twice.
 	c := newConverter()
 	rendered := make(map[string]*fnv1.Resource, len(objs))
+	allReady := true
 	for _, o := range objs {
 		s, err := c.Struct(o.Object)
 		if err != nil {
@@ -184,6 +194,12 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 			return rsp, nil
 		}
 		rendered[o.Name] = &fnv1.Resource{Resource: s, Ready: ready(o.Name, observed, cfg)}
+		allReady = allReady && rendered[o.Name].Ready == fnv1.Ready_READY_TRUE
+	}
+	if allReady && be.holdsXR() {
+		// The workload is not up before its MCP server is. Only said
+		// when nothing composed says so, which names what is unready.
+		dxr.Ready = resource.ReadyFalse
 	}
 	if rsp.Desired == nil {
 		rsp.Desired = &fnv1.State{}
@@ -192,6 +208,9 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		rsp.Desired.Resources = make(map[string]*fnv1.Resource, len(rendered))
 	}
 	maps.Copy(rsp.Desired.Resources, rendered)
+	if be.resource != nil {
+		rsp.Desired.Resources[RequiredBackend] = be.resource
+	}
 
 	if err := setStatus(dxr.Resource, srv, auth); err != nil {
 		response.Fatal(rsp, errors.Wrap(err, errSetDesiredXR))
@@ -245,15 +264,12 @@ func server(xr *composite.Unstructured) (*render.Server, error) {
 // requireConfig asks Crossplane for the referenced ExternalAuthConfig and
 // returns it once fetched; nil when fetched and not found.
 func requireConfig(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, ns, name string) (*authv1alpha1.ExternalAuthConfig, bool, error) {
-	if rsp.Requirements == nil {
-		rsp.Requirements = &fnv1.Requirements{}
-	}
-	rsp.Requirements.Resources = map[string]*fnv1.ResourceSelector{RequiredConfig: {
+	require(rsp, RequiredConfig, &fnv1.ResourceSelector{
 		ApiVersion: authv1alpha1.SchemeGroupVersion.String(),
 		Kind:       authv1alpha1.ExternalAuthConfigKind,
 		Match:      &fnv1.ResourceSelector_MatchName{MatchName: name},
 		Namespace:  &ns,
-	}}
+	})
 	rr, err := request.GetRequiredResources(req)
 	if err != nil {
 		return nil, false, err

@@ -128,7 +128,9 @@ func sorted(s ...[]string) []string {
 }
 
 func TestRunFunction(t *testing.T) {
-	active := map[string]string{TypeExternalAuthReady: "TRUE/Available", TypeTokenExchangeActive: "TRUE/Active"}
+	// runningWaiting: the workload is rendered; the runner has not created
+	// the MCP server's StatefulSet yet.
+	runningWaiting := map[string]string{TypeExternalAuthReady: "TRUE/Available", TypeTokenExchangeActive: "TRUE/Active", TypeMCPServerReady: "FALSE/" + ReasonWaitingForRunner}
 	readyStatus := map[string]any{
 		"url":                    "http://mcp-github-proxy.team-a.svc.cluster.local:8080",
 		"externalAuthConfigHash": "1111222233334444",
@@ -152,7 +154,7 @@ func TestRunFunction(t *testing.T) {
 		"SharedConfigReady": {
 			reason: "A Ready shared config renders the whole workload and reports hash, settings and URL.",
 			req:    req{xr: xrRef, required: map[string][]string{RequiredConfig: {config("team-a")}}},
-			want:   got{Required: "team-a/backend-api", Conditions: active, Resources: sorted(workload), Status: readyStatus},
+			want:   got{Required: "team-a/backend-api", Conditions: runningWaiting, Resources: sorted(workload), Status: readyStatus},
 		},
 		"SharedConfigMissing": {
 			reason: "A missing config is a warning and a condition; without a last good config nothing that needs one is rendered and the XR is not ready.",
@@ -169,7 +171,7 @@ func TestRunFunction(t *testing.T) {
 			req:    req{xr: strings.TrimSuffix(xrRef, "}") + lastGoodStatus, required: map[string][]string{RequiredConfig: {}}},
 			want: got{
 				Required: "team-a/backend-api", Warnings: []string{render.ReasonConfigNotFound},
-				Conditions: map[string]string{TypeExternalAuthReady: "FALSE/ConfigNotFound", TypeTokenExchangeActive: "TRUE/Active"},
+				Conditions: map[string]string{TypeExternalAuthReady: "FALSE/ConfigNotFound", TypeTokenExchangeActive: "TRUE/Active", TypeMCPServerReady: "FALSE/" + ReasonWaitingForRunner},
 				Resources:  sorted(workload),
 				Status: map[string]any{
 					"url": "http://mcp-github-proxy.team-a.svc.cluster.local:8080", "externalAuthConfigHash": "aaaabbbbccccdddd",
@@ -226,7 +228,7 @@ func TestRunFunction(t *testing.T) {
 			req: req{xr: xrInline, observed: map[string]string{
 				render.NameExternalAuthConfig: strings.ReplaceAll(config("team-a"), "backend-api", "github-external-auth"),
 			}},
-			want: got{Conditions: active, Resources: sorted(workload, []string{render.NameExternalAuthConfig}), Status: map[string]any{
+			want: got{Conditions: runningWaiting, Resources: sorted(workload, []string{render.NameExternalAuthConfig}), Status: map[string]any{
 				"url":                    "http://mcp-github-proxy.team-a.svc.cluster.local:8080",
 				"externalAuthConfigHash": "1111222233334444",
 				"externalAuth": map[string]any{
@@ -241,7 +243,7 @@ func TestRunFunction(t *testing.T) {
 			reason: "A server without external auth is rendered without Usage or hash.",
 			req:    req{xr: xrNoAuth, input: `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload","configMode":"ConfigMap"}`},
 			want: got{
-				Conditions: map[string]string{TypeExternalAuthReady: "TRUE/NotConfigured", TypeTokenExchangeActive: "FALSE/NotConfigured"},
+				Conditions: map[string]string{TypeExternalAuthReady: "TRUE/NotConfigured", TypeTokenExchangeActive: "FALSE/NotConfigured", TypeMCPServerReady: "FALSE/" + ReasonWaitingForRunner},
 				Resources:  []string{render.NameDeployment, render.NameServerServiceAccount, render.NameProxyRunnerRole, render.NameProxyRunnerRoleBinding, render.NameProxyRunnerServiceAccount, render.NameRunConfig, render.NameService},
 				Status:     map[string]any{"url": "http://mcp-plain-proxy.team-a.svc.cluster.local:8080"},
 			},
@@ -258,7 +260,7 @@ func TestRunFunction(t *testing.T) {
 			reason: "A legacy XR renders into its claim's namespace under the claim's name.",
 			req:    req{xr: xrLegacy, required: map[string][]string{RequiredConfig: {config("team-b")}}},
 			want: got{
-				Required: "team-b/backend-api", Conditions: active, Resources: sorted(workload),
+				Required: "team-b/backend-api", Conditions: runningWaiting, Resources: sorted(workload),
 				Status: func() map[string]any {
 					st := map[string]any{}
 					for k, v := range readyStatus {

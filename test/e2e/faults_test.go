@@ -92,7 +92,7 @@ func unchanged(t *testing.T, ns string, before map[string]running) {
 func census(t *testing.T, ns string) map[string]int {
 	t.Helper()
 	kinds := []struct{ apiVersion, kind string }{
-		{"apps/v1", "Deployment"}, {"apps/v1", "ReplicaSet"}, {"v1", "Service"}, {"v1", "ConfigMap"}, {"v1", "ServiceAccount"},
+		{"apps/v1", "Deployment"}, {"apps/v1", "ReplicaSet"}, {"apps/v1", "StatefulSet"}, {"v1", "Service"}, {"v1", "ConfigMap"}, {"v1", "ServiceAccount"},
 		{"rbac.authorization.k8s.io/v1", "Role"}, {"rbac.authorization.k8s.io/v1", "RoleBinding"},
 		{"protection.crossplane.io/v1beta1", "Usage"}, {"mcp.crossmcp.io/v1alpha1", "ProviderConfigUsage"}, {"v1", "Secret"},
 	}
@@ -109,7 +109,8 @@ func census(t *testing.T, ns string) map[string]int {
 			case k.kind == "ServiceAccount" && o.GetName() == "default", k.kind == "ConfigMap" && (o.GetName() == "kube-root-ca.crt" || o.GetName() == "local-idp-ca"):
 				continue
 			case ownedBy(o, "StatefulSet"):
-				// The proxy runner's own Services for the MCP server.
+				// The proxy runner's own Services for the MCP server: they
+				// go with its StatefulSet, which is counted.
 				continue
 			case k.kind == "Secret":
 				// Only connection secrets: the user's Secrets are the test's own.
@@ -134,10 +135,11 @@ func ownedBy(o unstructured.Unstructured, kind string) bool {
 
 // wantCensus is what servers MCPServers, each with a config of its own,
 // compose and publish: two ServiceAccounts (the runner's and the server's)
-// and one of everything else each.
+// and one of everything else each, the StatefulSet the proxy runner creates
+// and the XR adopts included.
 func wantCensus(servers int) map[string]int {
 	return map[string]int{
-		"Deployment": servers, "ReplicaSet": servers, "Service": servers, "ConfigMap": servers, "ServiceAccount": 2 * servers,
+		"Deployment": servers, "ReplicaSet": servers, "StatefulSet": servers, "Service": servers, "ConfigMap": servers, "ServiceAccount": 2 * servers,
 		"Role": servers, "RoleBinding": servers, "Usage": servers, "Secret": servers,
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,9 +47,10 @@ func TestPackagesHealthy(t *testing.T) {
 	}
 }
 
-// composedKinds are what the quick start's MCPServer composes.
+// composedKinds are what the quick start's MCPServer composes, the
+// StatefulSet the proxy runner created included: the XR adopts it.
 var composedKinds = []string{"Deployment/fetch", "Usage/fetch-external-auth", "RoleBinding/fetch-proxy-runner", "Role/fetch-proxy-runner",
-	"ConfigMap/fetch-runconfig", "ServiceAccount/fetch-proxy-runner", "ServiceAccount/fetch-sa", "Service/mcp-fetch-proxy"}
+	"ConfigMap/fetch-runconfig", "ServiceAccount/fetch-proxy-runner", "ServiceAccount/fetch-sa", "Service/mcp-fetch-proxy", "StatefulSet/fetch"}
 
 // TestQuickStart applies the README's example the way make run does and
 // checks it end to end.
@@ -163,16 +165,17 @@ func TestClaim(t *testing.T) {
 }
 
 // TestDeleteXR: deleting the XR removes everything it composed (through
-// the garbage collector), and then the config it used can go.
+// the garbage collector), the MCP server's StatefulSet and the Services the
+// runner hung off it included, and then the config it used can go.
 func TestDeleteXR(t *testing.T) {
 	if out, err := kubectl("delete", "mcpserver", "fetch", "-n", "demo", "--wait=false"); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
 	wait.For(t, 3*time.Minute, "composed objects gone", func() string {
 		var left []string
-		for _, k := range composedKinds {
+		for _, k := range append(slices.Clone(composedKinds), "Service/mcp-fetch", "Service/mcp-fetch-headless") {
 			kind, name, _ := strings.Cut(k, "/")
-			gv := map[string]string{"Deployment": "apps/v1", "Usage": "protection.crossplane.io/v1beta1", "RoleBinding": "rbac.authorization.k8s.io/v1", "Role": "rbac.authorization.k8s.io/v1"}[kind]
+			gv := map[string]string{"Deployment": "apps/v1", "StatefulSet": "apps/v1", "Usage": "protection.crossplane.io/v1beta1", "RoleBinding": "rbac.authorization.k8s.io/v1", "Role": "rbac.authorization.k8s.io/v1"}[kind]
 			if gv == "" {
 				gv = "v1"
 			}

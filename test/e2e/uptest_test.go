@@ -68,7 +68,7 @@ func TestUptest(t *testing.T) {
 			for _, k := range []struct{ apiVersion, kind string }{
 				{"apps/v1", "Deployment"}, {"protection.crossplane.io/v1beta1", "Usage"},
 				{"auth.mcp.crossmcp.io/v1alpha1", "ExternalAuthConfig"}, {"platform.crossmcp.io/v1alpha1", "MCPServer"},
-				{"platform.crossmcp.io/v1alpha1", "MCPServerClaim"}, {"v1", "Service"},
+				{"platform.crossmcp.io/v1alpha1", "MCPServerClaim"}, {"v1", "Service"}, {"apps/v1", "StatefulSet"},
 			} {
 				l := &unstructured.UnstructuredList{}
 				l.SetAPIVersion(k.apiVersion)
@@ -77,13 +77,6 @@ func TestUptest(t *testing.T) {
 					return err.Error()
 				}
 				for _, o := range l.Items {
-					// The Services the proxy runner made for its MCP server's
-					// StatefulSet, which nothing composed: they go with the
-					// StatefulSet, which outlives the MCPServer (a known gap,
-					// see the README).
-					if ownedBy(o, "StatefulSet") {
-						continue
-					}
 					left = append(left, fmt.Sprintf("%s %s/%s", k.kind, ns, o.GetName()))
 				}
 			}
