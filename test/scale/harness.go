@@ -132,6 +132,9 @@ func (h *harness) run(ctx context.Context, r *report.Report) error {
 			return err
 		}
 	}
+	if err := h.issuerCA(ctx); err != nil {
+		return err
+	}
 
 	// The floor's CRD goes in first, so the API server has settled by the
 	// time the floor is timed.
@@ -194,7 +197,7 @@ func (h *harness) notes() []string {
 		fmt.Sprintf("Floor: the same inputs created the same way, of a controller-less copy of the ExternalAuthConfig CRD (group %s), while a plain client with the provider's REST limits (%d QPS, burst %d) and concurrency (%d workers) creates each connection secret and writes each status, copied from the provider's, as soon as its input exists.", floorGroup, h.rate*5, h.rate*10, h.rate),
 		"Peak RSS: VmHWM of the provider process, read after convergence and steady state.",
 		fmt.Sprintf("Steady state: the provider's own client-go request counter (rest_client_requests_total on its metrics endpoint) before and after two poll intervals (--poll=%s), settled first.", c.Poll),
-		fmt.Sprintf("Throughput: %d MCPServers (examples/complete's, each using its own config) created at once; the clock stops when all are Ready, which needs their Deployments Available on kwok.", c.Servers),
+		fmt.Sprintf("Throughput: %d MCPServers (examples/complete's, each using its own config) created at once; the clock stops when all are Ready, which needs their Deployments Available on kwok and the MCP server StatefulSet each real proxy runner creates ready.", c.Servers),
 		fmt.Sprintf("Rotation: %d rotations, each of a different MCPServer's client Secret, one after the other: the time from the Secret update to the Deployment's pod-template annotation carrying the config's new hash. The provider's share is the time to the config's new hash in its status; the rest is Crossplane re-running the composition and applying the Deployment. Each MCPServer is rotated once because Crossplane's per-XR circuit breaker throttles an XR whose composed resources send bursts of watch events (a kwok rollout sends about 25).", c.Rotations),
 	}
 }
@@ -503,6 +506,21 @@ func (h *harness) providerPeakRSS() (float64, error) {
 		return 0, err
 	}
 	return float64(st.VmHWM) / (1 << 20), nil
+}
+
+// issuerCA publishes the local authorization server's CA as the ConfigMap
+// the example MCPServer's spec.oidc.caBundleRef names, as make run does:
+// the real proxy runners check the issuer's certificate with it.
+func (h *harness) issuerCA(ctx context.Context) error {
+	ca, err := os.ReadFile(filepath.Join(h.state, "certs", "idp-ca.crt"))
+	if err != nil {
+		return err
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "local-idp-ca"}, Data: map[string]string{"ca.crt": string(ca)}}
+	if err := h.user.Create(ctx, cm); err != nil && !kerrors.IsAlreadyExists(err) {
+		return err
+	}
+	return nil
 }
 
 // throughput creates the MCPServers at once and times them to all Ready.
