@@ -1,16 +1,18 @@
 // Command mcpecho is the MCP server the embedded control plane runs in place
 // of an MCP server's image, behind ToolHive's real proxy runner: streamable
-// HTTP, one tool, whoami, which reports what the request reached it with:
+// HTTP, or SSE when the runner sets MCP_TRANSPORT=sse, one tool, whoami, which reports what the request reached it with:
 // the claims of every bearer token it carried (in Authorization or any other
 // header), unverified, since it only shows what the proxy sent. Raw tokens
 // are never echoed or logged.
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"log"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -19,19 +21,42 @@ import (
 )
 
 func main() {
-	addr := flag.String("address", "127.0.0.1:8080", "Address to serve MCP on (streamable HTTP, any path).")
+	addr := flag.String("address", "127.0.0.1:8080", "Address to serve MCP on (any path).")
+	// The runner tells the MCP server its transport as ToolHive does.
+	transport := flag.String("transport", cmp.Or(os.Getenv("MCP_TRANSPORT"), "streamable-http"), "streamable-http or sse.")
 	flag.Parse()
 
-	srv := mcp.NewServer(&mcp.Implementation{Name: "mcpecho", Version: "v1"}, nil)
-	mcp.AddTool(srv, &mcp.Tool{Name: whoami.ToolName, Description: "Reports the bearer tokens' claims this request reached the MCP server with."},
-		func(_ context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, whoami.Report, error) {
-			return nil, whoami.FromHeader(req.Extra.Header), nil
-		})
+	// A server per session: over SSE a tool call carries no HTTP request of
+	// its own, so it reports the request that opened the session's stream.
+	get := func(r *http.Request) *mcp.Server { return server(r.Header.Clone()) }
 	// It stands in for a pod, which the plane puts on a loopback address:
 	// the SDK's DNS-rebinding guard for local servers would refuse the
 	// proxy's Host header (the Service's name).
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{DisableLocalhostProtection: true})
+	var h http.Handler
+	switch *transport {
+	case "streamable-http":
+		h = mcp.NewStreamableHTTPHandler(get, &mcp.StreamableHTTPOptions{DisableLocalhostProtection: true})
+	case "sse":
+		h = mcp.NewSSEHandler(get, &mcp.SSEOptions{DisableLocalhostProtection: true})
+	default:
+		log.Fatalf("transport %q: mcpecho serves streamable-http and sse", *transport)
+	}
 	s := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	log.Printf("mcpecho serving MCP on %s", *addr)
+	log.Printf("mcpecho serving MCP (%s) on %s", *transport, *addr)
 	log.Fatal(s.ListenAndServe())
+}
+
+// server serves the whoami tool, which reports the headers of the request
+// that carried the call, or else those of the request that opened the
+// session.
+func server(opened http.Header) *mcp.Server {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "mcpecho", Version: "v1"}, nil)
+	mcp.AddTool(srv, &mcp.Tool{Name: whoami.ToolName, Description: "Reports the bearer tokens' claims this request reached the MCP server with."},
+		func(_ context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, whoami.Report, error) {
+			if req.Extra != nil && req.Extra.Header != nil {
+				return nil, whoami.FromHeader(req.Extra.Header), nil
+			}
+			return nil, whoami.FromHeader(opened), nil
+		})
+	return srv
 }

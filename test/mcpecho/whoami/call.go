@@ -75,11 +75,16 @@ func (t headers) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // Call connects to the MCP endpoint with h on every request (initialize
-// included), calls the whoami tool and returns its report.
+// included), calls the whoami tool and returns its report. An endpoint
+// ending in /sse is spoken to over SSE, any other over streamable HTTP.
 func Call(ctx context.Context, endpoint string, h http.Header) (Report, error) {
 	hc := &http.Client{Transport: headers{h: h, rt: http.DefaultTransport}}
 	c := mcp.NewClient(&mcp.Implementation{Name: "whoami-client", Version: "v1"}, nil)
-	s, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: endpoint, HTTPClient: hc, MaxRetries: -1, DisableStandaloneSSE: true}, nil)
+	var t mcp.Transport = &mcp.StreamableClientTransport{Endpoint: endpoint, HTTPClient: hc, MaxRetries: -1, DisableStandaloneSSE: true}
+	if strings.HasSuffix(endpoint, "/sse") {
+		t = &mcp.SSEClientTransport{Endpoint: endpoint, HTTPClient: hc}
+	}
+	s, err := c.Connect(ctx, t, nil)
 	if err != nil {
 		return Report{}, fmt.Errorf("initialize: %w", err)
 	}
