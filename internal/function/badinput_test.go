@@ -176,6 +176,19 @@ func TestBadInputFunction(t *testing.T) {
 			args:   args{base: shared, spec: func(s map[string]any) { delete(s, "image") }},
 			want:   outcome{Fatal: "invalid MCPServer: spec.image is required: the MCP server's container image"},
 		},
+		"ImageIsRunnerFlag": {
+			reason: "An image that would be a flag to the proxy runner (the schema bypassed, or an old XRD) is refused; nothing running changes.",
+			args: args{base: shared, spec: func(s map[string]any) {
+				s["image"] = `--k8s-pod-patch={"spec":{"hostNetwork":true,"containers":[{"name":"mcp","securityContext":{"privileged":true}}]}}`
+			}},
+			want: outcome{Fatal: `invalid MCPServer: spec.image "--k8s-pod-patch={\"spec\":{\"hostNetwork\":true,\"containers\":[{\"name\":\"mcp\",\"securityContext\":{\"privileged\":true}}]}}" must not start with "-": it would be a flag to the proxy runner`},
+		},
+		"ImageNotAReference": {
+			reason: "An image that is no image reference is refused.",
+			args:   args{base: shared, spec: func(s map[string]any) { s["image"] = "ghcr.io/x y" }},
+			want:   outcome{Fatal: `invalid MCPServer: spec.image "ghcr.io/x y" is not an image reference: `},
+			fatalHas: []string{"ghcr.io/x y"},
+		},
 		"UnknownTransport": {
 			reason: "A transport the runner does not know is refused.",
 			args:   args{base: shared, spec: func(s map[string]any) { s["transport"] = "grpc" }},

@@ -113,6 +113,9 @@ func TestXRDSchema(t *testing.T) {
 		want   string
 	}{
 		"NoImage":       {reason: "image is required", spec: func(s map[string]any) { delete(s, "image") }, want: "spec.image: Required value"},
+		"ImageIsFlag": {reason: "the image is an argument of the proxy runner: never a flag to it", spec: func(s map[string]any) {
+			s["image"] = `--k8s-pod-patch={"spec":{"hostNetwork":true}}`
+		}, want: "image must not start with '-'"},
 		"BadTransport":  {reason: "transport is an enum", spec: func(s map[string]any) { s["transport"] = "grpc" }, want: "spec.transport: Unsupported value"},
 		"PortTooHigh":   {reason: "ports end at 65535", spec: func(s map[string]any) { s["proxyPort"] = 70000 }, want: "spec.proxyPort: Invalid value"},
 		"PortZero":      {reason: "ports start at 1", spec: func(s map[string]any) { s["mcpPort"] = 0 }, want: "spec.mcpPort: Invalid value"},

@@ -40,9 +40,11 @@ const (
 // sends, unvalidated (a shared config's type is checked by the function).
 // +kubebuilder:validation:XValidation:rule="!has(self.externalAuth) || !has(self.externalAuth.inline) || self.externalAuth.inline.type != 'tokenExchange' || has(self.oidc)",message="token exchange needs spec.oidc: without inbound authentication the proxy would exchange any bearer token a client sends, unvalidated"
 type MCPServerSpec struct {
-	// Image of the MCP server.
+	// Image of the MCP server: an image reference. It is an argument of the
+	// proxy runner, so it never starts with "-".
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('-')",message="image must not start with '-': it would be a flag to the proxy runner"
 	Image string `json:"image"`
 
 	// Transport the MCP server speaks.

@@ -20,6 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	protectionv1beta1 "github.com/crossplane/crossplane/apis/v2/protection/v1beta1"
 
@@ -71,6 +73,19 @@ type Object struct {
 	Object runtime.Object
 }
 
+// validateImage refuses an image that is not an image reference. The image
+// is an argument of the proxy runner: one starting with a dash would be a
+// flag to it (--k8s-pod-patch could make the MCP server's pod anything).
+func validateImage(image string) error {
+	if strings.HasPrefix(image, "-") {
+		return fmt.Errorf("spec.image %q must not start with \"-\": it would be a flag to the proxy runner", image)
+	}
+	if _, err := name.ParseReference(image); err != nil {
+		return fmt.Errorf("spec.image %q is not an image reference: %w", image, err)
+	}
+	return nil
+}
+
 // Defaults fills in what the XRD's defaults would have, for XRs read before
 // the API server defaulted them (crossplane render, fuzzing).
 func Defaults(s *platform.MCPServerSpec) {
@@ -104,6 +119,9 @@ func Validate(s *Server) error {
 		return fmt.Errorf("namespace %q is not a namespace name: %s", s.Namespace, strings.Join(validation.IsDNS1123Label(s.Namespace), "; "))
 	case s.Spec.Image == "":
 		return fmt.Errorf("spec.image is required: the MCP server's container image")
+	}
+	if err := validateImage(s.Spec.Image); err != nil {
+		return err
 	}
 	switch s.Spec.Transport {
 	case platform.TransportStdio, platform.TransportSSE, platform.TransportStreamableHTTP:

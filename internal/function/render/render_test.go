@@ -332,8 +332,16 @@ func TestValidate(t *testing.T) {
 		"BadCABundleKey": {reason: "A key with a slash would escape the mount.", srv: server(func(s *Server) {
 			s.Spec.OIDC.CABundleRef = &platform.CABundleRef{ConfigMapName: "ca", Key: "../x"}
 		}), want: `spec.oidc.caBundleRef.key "../x" is not a ConfigMap key`},
-		"BadNamespace":    {reason: "The namespace must be a namespace name.", srv: server(func(s *Server) { s.Namespace = "Team_A" }), want: `namespace "Team_A" is not a namespace name`},
-		"NoImage":         {reason: "The image is required.", srv: server(func(s *Server) { s.Spec.Image = "" }), want: "spec.image is required"},
+		"BadNamespace": {reason: "The namespace must be a namespace name.", srv: server(func(s *Server) { s.Namespace = "Team_A" }), want: `namespace "Team_A" is not a namespace name`},
+		"NoImage":      {reason: "The image is required.", srv: server(func(s *Server) { s.Spec.Image = "" }), want: "spec.image is required"},
+		"ImageIsRunnerFlag": {reason: "The image is an argument of the proxy runner: one that starts with a dash would be a flag to it, here one that makes the MCP server's pod privileged.", srv: server(func(s *Server) {
+			s.Spec.Image = `--k8s-pod-patch={"spec":{"containers":[{"name":"mcp","securityContext":{"privileged":true}}]}}`
+		}), want: `spec.image "--k8s-pod-patch={\"spec\"`},
+		"ImageLeadingDash":   {reason: "A leading dash is refused even where the rest would parse.", srv: server(func(s *Server) { s.Spec.Image = "-registry/x" }), want: `spec.image "-registry/x" must not start with "-"`},
+		"ImageNotAReference": {reason: "An image must parse as an image reference.", srv: server(func(s *Server) { s.Spec.Image = "ghcr.io/Upper Case:v1" }), want: `spec.image "ghcr.io/Upper Case:v1" is not an image reference`},
+		"ImageWithDigest": {reason: "A digest reference is an image reference.", srv: server(func(s *Server) {
+			s.Spec.Image = "ghcr.io/github/github-mcp-server@sha256:" + strings.Repeat("a", 64)
+		})},
 		"BadTransport":    {reason: "Transports are an enum.", srv: server(func(s *Server) { s.Spec.Transport = "grpc" }), want: "spec.transport"},
 		"BadProxyMode":    {reason: "Proxy modes are an enum.", srv: server(func(s *Server) { s.Spec.ProxyMode = "stdio" }), want: "spec.proxyMode"},
 		"PortTooHigh":     {reason: "Ports end at 65535.", srv: server(func(s *Server) { s.Spec.ProxyPort = 70000 }), want: "spec.proxyPort"},
