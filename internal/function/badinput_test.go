@@ -184,9 +184,9 @@ func TestBadInputFunction(t *testing.T) {
 			want: outcome{Fatal: `invalid MCPServer: spec.image "--k8s-pod-patch={\"spec\":{\"hostNetwork\":true,\"containers\":[{\"name\":\"mcp\",\"securityContext\":{\"privileged\":true}}]}}" must not start with "-": it would be a flag to the proxy runner`},
 		},
 		"ImageNotAReference": {
-			reason: "An image that is no image reference is refused.",
-			args:   args{base: shared, spec: func(s map[string]any) { s["image"] = "ghcr.io/x y" }},
-			want:   outcome{Fatal: `invalid MCPServer: spec.image "ghcr.io/x y" is not an image reference: `},
+			reason:   "An image that is no image reference is refused.",
+			args:     args{base: shared, spec: func(s map[string]any) { s["image"] = "ghcr.io/x y" }},
+			want:     outcome{Fatal: `invalid MCPServer: spec.image "ghcr.io/x y" is not an image reference: `},
 			fatalHas: []string{"ghcr.io/x y"},
 		},
 		"UnknownTransport": {
@@ -384,17 +384,17 @@ func TestBadInputFunction(t *testing.T) {
 			},
 		},
 		"ConfigMissingStatusLost": {
-			reason: "With the config gone and no record of the last good one, a running Deployment is kept by changing nothing.",
+			reason: "With the config gone and the XR's status lost, the settings the workload runs with come from its observed objects: it keeps running as it was.",
 			args: args{base: shared, found: func() []map[string]any { return nil }, status: func(s map[string]any) {
 				delete(s, "externalAuth")
 				delete(s, "externalAuthConfigHash")
 			}},
 			want: outcome{
-				Fatal:    errKeep,
-				Warnings: []string{"ConfigNotFound: " + notFound},
+				Warnings: []string{"ConfigNotFound: " + notFound + keeps},
 				Conditions: map[string]string{
-					TypeExternalAuthReady:   "FALSE/ConfigNotFound: " + notFound,
-					TypeTokenExchangeActive: "FALSE/NotConfigured: no token exchange is configured",
+					TypeExternalAuthReady:   "FALSE/ConfigNotFound: " + notFound + keeps,
+					TypeTokenExchangeActive: active,
+					TypeMCPServerReady:      waitingRunner,
 				},
 			},
 		},

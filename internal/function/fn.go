@@ -142,7 +142,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 
 	auth, cerr := authInEffect(srv, cfg)
 	if cerr != nil {
-		last := lastGood(oxr.Resource)
+		last := lastGood(observed)
 		msg := cerr.Message
 		if last != nil {
 			msg += fmt.Sprintf("; the workload keeps running with ExternalAuthConfig %q (configHash %s)", last.ConfigName, last.ConfigHash)
@@ -304,15 +304,6 @@ func authInEffect(srv *render.Server, cfg *authv1alpha1.ExternalAuthConfig) (*pl
 		return nil, &render.ConfigError{Reason: render.ReasonConfigNotReady, Message: fmt.Sprintf("ExternalAuthConfig %q is being created", render.InlineConfigName(srv))}
 	}
 	return render.Auth(cfg)
-}
-
-// lastGood is the outgoing authentication the XR last reported running with.
-func lastGood(xr *composite.Unstructured) *platform.ExternalAuthStatus {
-	a := &platform.ExternalAuthStatus{}
-	if err := xr.GetValueInto("status.externalAuth", a); err != nil || a.ConfigName == "" || a.ConfigHash == "" {
-		return nil
-	}
-	return a
 }
 
 func reportAuth(rsp *fnv1.RunFunctionResponse, a *platform.ExternalAuthStatus) {

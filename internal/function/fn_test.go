@@ -166,21 +166,14 @@ func TestRunFunction(t *testing.T) {
 				Status: map[string]any{"url": "http://mcp-github-proxy.team-a.svc.cluster.local:8080"},
 			},
 		},
-		"SharedConfigMissingKeepsLastGood": {
-			reason: "A missing config leaves the workload running with the last good settings.",
+		"SharedConfigMissingStatusOnly": {
+			reason: "The XR's status alone is no workload to keep: without one observed, nothing that needs a config is rendered (TestLastGood keeps a running one).",
 			req:    req{xr: strings.TrimSuffix(xrRef, "}") + lastGoodStatus, required: map[string][]string{RequiredConfig: {}}},
 			want: got{
 				Required: "team-a/backend-api", Warnings: []string{render.ReasonConfigNotFound},
-				Conditions: map[string]string{TypeExternalAuthReady: "FALSE/ConfigNotFound", TypeTokenExchangeActive: "TRUE/Active", TypeMCPServerReady: "FALSE/" + ReasonWaitingForRunner},
-				Resources:  sorted(workload),
-				Status: map[string]any{
-					"url": "http://mcp-github-proxy.team-a.svc.cluster.local:8080", "externalAuthConfigHash": "aaaabbbbccccdddd",
-					"externalAuth": map[string]any{
-						"configName": "backend-api", "type": "tokenExchange", "configHash": "aaaabbbbccccdddd",
-						"tokenUrl": "https://auth.example.com/token", "clientId": "mcp", "audience": "backend",
-						"clientSecretRef": map[string]any{"name": "backend-api-conn", "key": "client_secret"},
-					},
-				},
+				Conditions: map[string]string{TypeExternalAuthReady: "FALSE/ConfigNotFound", TypeTokenExchangeActive: "FALSE/NotConfigured"},
+				Resources:  sorted(rbacOnly), XRReady: fnv1.Ready_READY_FALSE,
+				Status: map[string]any{"url": "http://mcp-github-proxy.team-a.svc.cluster.local:8080"},
 			},
 		},
 		"SharedConfigMissingDeploymentExists": {
