@@ -89,7 +89,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		response.Fatal(rsp, errors.Wrap(err, errObservedXR))
 		return rsp, nil
 	}
-	srv, err := server(oxr.Resource)
+	srv, err := server(oxr.Resource, in)
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, errXR))
 		return rsp, nil
@@ -245,20 +245,46 @@ func getInput(req *fnv1.RunFunctionRequest) (*v1beta1.Workload, error) {
 // server reads the XR. A v2 XR is namespaced and its objects get its name; a
 // legacy XR's objects go to its claim's namespace and get the claim's name,
 // which is the name its users know.
-func server(xr *composite.Unstructured) (*render.Server, error) {
+func server(xr *composite.Unstructured, in *v1beta1.Workload) (*render.Server, error) {
 	s := &render.Server{Name: xr.GetName(), Namespace: xr.GetNamespace()}
 	if err := xr.GetValueInto("spec", &s.Spec); err != nil {
 		return nil, errors.Wrap(err, "cannot read spec")
 	}
 	if s.Namespace == "" {
-		ref := xr.GetClaimReference()
-		if ref == nil || ref.Namespace == "" {
-			return nil, errors.Errorf("%s %q has no claim: create it through an %s, whose namespace the workload runs in", xr.GetKind(), xr.GetName(), platform.MCPServerClaimKind)
+		name, ns, err := legacyTarget(xr, in)
+		if err != nil {
+			return nil, err
 		}
-		s.Name, s.Namespace = ref.Name, ref.Namespace
+		s.Name, s.Namespace = name, ns
 	}
 	render.Defaults(&s.Spec)
 	return s, render.Validate(s)
+}
+
+// Crossplane's labels on an XR made through a claim.
+const (
+	labelClaimName      = "crossplane.io/claim-name"
+	labelClaimNamespace = "crossplane.io/claim-namespace"
+)
+
+// legacyTarget is where a cluster-scoped XR's workload runs: its claim's
+// namespace, under the claim's name. Whoever creates the XR writes its
+// claimRef, so it counts only where Crossplane's claim labels agree with it;
+// an XR without a claim runs where the Composition's input says, if it does.
+func legacyTarget(xr *composite.Unstructured, in *v1beta1.Workload) (string, string, error) {
+	ref := xr.GetClaimReference()
+	if ref == nil || ref.Namespace == "" {
+		if in.Namespace != "" {
+			return xr.GetName(), in.Namespace, nil
+		}
+		return "", "", errors.Errorf("%s %q has no claim: create it through an %s, whose namespace the workload runs in, or name the namespace in the function input", xr.GetKind(), xr.GetName(), platform.MCPServerClaimKind)
+	}
+	l := xr.GetLabels()
+	if l[labelClaimName] != ref.Name || l[labelClaimNamespace] != ref.Namespace {
+		return "", "", errors.Errorf("%s %q: spec.claimRef names %s %s/%s, but Crossplane's claim labels say %s/%s; only Crossplane writes both",
+			xr.GetKind(), xr.GetName(), platform.MCPServerClaimKind, ref.Namespace, ref.Name, l[labelClaimNamespace], l[labelClaimName])
+	}
+	return ref.Name, ref.Namespace, nil
 }
 
 // requireConfig asks Crossplane for the referenced ExternalAuthConfig and

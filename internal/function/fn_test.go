@@ -29,7 +29,7 @@ const (
 	xrNoAuth = `{"apiVersion":"platform.crossmcp.io/v1alpha1","kind":"MCPServer","metadata":{"name":"plain","namespace":"team-a"},
 "spec":{"image":"ghcr.io/example/plain:v1"}}`
 
-	xrLegacy = `{"apiVersion":"platform.crossmcp.io/v1alpha1","kind":"XMCPServer","metadata":{"name":"github-x7k2p"},
+	xrLegacy = `{"apiVersion":"platform.crossmcp.io/v1alpha1","kind":"XMCPServer","metadata":{"name":"github-x7k2p","labels":{"crossplane.io/claim-name":"github","crossplane.io/claim-namespace":"team-b"}},
 "spec":{"image":"ghcr.io/github/github-mcp-server:v1","oidc":{"issuer":"https://idp.example.com"},
 "externalAuth":{"configRef":{"name":"backend-api"}},
 "claimRef":{"apiVersion":"platform.crossmcp.io/v1alpha1","kind":"MCPServerClaim","name":"github","namespace":"team-b"}}}`
@@ -266,8 +266,31 @@ func TestRunFunction(t *testing.T) {
 		},
 		"LegacyWithoutClaim": {
 			reason: "A legacy XR made without a claim has no namespace to run in.",
-			req:    req{xr: strings.Replace(xrLegacy, `"claimRef"`, `"unused"`, 1)},
-			want:   got{Fatal: "invalid MCPServer: XMCPServer \"github-x7k2p\" has no claim: create it through an MCPServerClaim, whose namespace the workload runs in", Conditions: map[string]string{}},
+			req:    req{xr: strings.Replace(strings.Replace(xrLegacy, `"claimRef"`, `"unused"`, 1), `"labels"`, `"unlabelled"`, 1)},
+			want:   got{Fatal: "invalid MCPServer: XMCPServer \"github-x7k2p\" has no claim: create it through an MCPServerClaim, whose namespace the workload runs in, or name the namespace in the function input", Conditions: map[string]string{}},
+		},
+		"LegacyClaimRefForged": {
+			reason: "Whoever creates the cluster-scoped XR sets its claimRef: one aimed at another namespace than Crossplane's claim labels is refused, so Crossplane's rights are never aimed at kube-system.",
+			req:    req{xr: strings.Replace(xrLegacy, `"namespace":"team-b"}`, `"namespace":"kube-system"}`, 1)},
+			want:   got{Fatal: "invalid MCPServer: XMCPServer \"github-x7k2p\": spec.claimRef names MCPServerClaim kube-system/github, but Crossplane's claim labels say team-b/github; only Crossplane writes both", Conditions: map[string]string{}},
+		},
+		"LegacyClaimRefWithoutLabels": {
+			reason: "A claimRef without Crossplane's claim labels was not written by Crossplane.",
+			req:    req{xr: strings.Replace(xrLegacy, `"labels"`, `"unlabelled"`, 1)},
+			want:   got{Fatal: "invalid MCPServer: XMCPServer \"github-x7k2p\": spec.claimRef names MCPServerClaim team-b/github, but Crossplane's claim labels say /; only Crossplane writes both", Conditions: map[string]string{}},
+		},
+		"LegacyWithoutClaimInputNamespace": {
+			reason: "A legacy XR made without a claim runs in the namespace the Composition's input names, under its own name.",
+			req: req{
+				xr:       strings.Replace(strings.Replace(strings.Replace(xrLegacy, `"claimRef"`, `"unused"`, 1), `"labels"`, `"unlabelled"`, 1), `"externalAuth":{"configRef":{"name":"backend-api"}},`, "", 1),
+				input:    `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload","namespace":"team-c"}`,
+				required: map[string][]string{RequiredBackend: {}},
+			},
+			want: got{
+				Conditions: map[string]string{TypeExternalAuthReady: "TRUE/NotConfigured", TypeTokenExchangeActive: "FALSE/NotConfigured", TypeMCPServerReady: "FALSE/" + ReasonWaitingForRunner},
+				Resources:  []string{render.NameDeployment, render.NameServerServiceAccount, render.NameProxyRunnerRole, render.NameProxyRunnerRoleBinding, render.NameProxyRunnerServiceAccount, render.NameRunConfig, render.NameService},
+				Status:     map[string]any{"url": "http://mcp-github-x7k2p-proxy.team-c.svc.cluster.local:8080"},
+			},
 		},
 		"NoImage": {
 			reason: "An XR without an image is refused before anything is rendered.",
@@ -278,6 +301,11 @@ func TestRunFunction(t *testing.T) {
 			reason: "An input field the function does not know is refused.",
 			req:    req{xr: xrNoAuth, input: `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload","runnerImag":"typo"}`},
 			want:   got{Fatal: "invalid function input", Conditions: map[string]string{}},
+		},
+		"BadInputNamespace": {
+			reason: "The input's namespace must be a namespace name.",
+			req:    req{xr: xrNoAuth, input: `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload","namespace":"Team_C"}`},
+			want:   got{Fatal: `invalid function input: namespace "Team_C" is not a namespace name`, Conditions: map[string]string{}},
 		},
 		"BadConfigMode": {
 			reason: "An unknown config mode is refused.",

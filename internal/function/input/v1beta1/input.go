@@ -7,9 +7,11 @@ package v1beta1
 
 import (
 	"fmt"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Package type metadata.
@@ -49,6 +51,14 @@ type Workload struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
+	// Namespace a legacy, cluster-scoped XR made without a claim runs its
+	// workload in, under the XR's name. An XR made through a claim runs in
+	// the claim's namespace; without a claim and without this it is refused.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+
 	// RunnerImage is the ToolHive proxy runner image.
 	// +kubebuilder:validation:MinLength=1
 	// +optional
@@ -84,6 +94,9 @@ func (w *Workload) Default() {
 // Validate checks what the input's schema would, since Crossplane does not
 // validate function input against it.
 func (w *Workload) Validate() error {
+	if errs := validation.IsDNS1123Label(w.Namespace); w.Namespace != "" && len(errs) > 0 {
+		return fmt.Errorf("namespace %q is not a namespace name: %s", w.Namespace, strings.Join(errs, "; "))
+	}
 	switch w.ConfigMode {
 	case ConfigModeConfigMap:
 		return nil
