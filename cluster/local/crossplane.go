@@ -289,7 +289,8 @@ func (pl *plane) serveRevision(ctx context.Context, r pkgv1.PackageRevisionWithR
 		if err != nil {
 			return err
 		}
-		env = []string{"KUBECONFIG=" + kubeconfig}
+		// As Crossplane's package runtime sets it for a provider's pod.
+		env = []string{"KUBECONFIG=" + kubeconfig, "POD_NAMESPACE=" + crossplaneNS}
 	}
 	// The certificates go to disk only when the process starts: this loop
 	// runs every two seconds.

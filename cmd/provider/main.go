@@ -33,6 +33,7 @@ import (
 	"github.com/crossmcp/provider-mcp/apis"
 	mcpcontroller "github.com/crossmcp/provider-mcp/internal/controller"
 	"github.com/crossmcp/provider-mcp/internal/controller/externalauthconfig"
+	"github.com/crossmcp/provider-mcp/internal/hashkey"
 )
 
 // cli holds the provider's flags; the names are the ones every Crossplane
@@ -48,6 +49,8 @@ type cli struct {
 	VerifyRetryInterval      time.Duration `default:"30s" help:"How soon a failed verification may be retried."`
 	MetricsBindAddress       string        `default:":8080" env:"METRICS_BIND_ADDRESS" help:"Address of the metrics endpoint; 0 disables it."`
 	HealthProbeBindAddress   string        `default:":8081" env:"HEALTH_PROBE_BIND_ADDRESS" help:"Address of the health endpoints."`
+	Namespace                string        `default:"crossplane-system" env:"POD_NAMESPACE" help:"The provider's namespace, where its config-hash key Secret lives."`
+	HashKeySecret            string        `default:"provider-mcp-hash-key" help:"Secret holding the key of config hashes; made with a random key when missing. Delete it to rotate the key: every config hash changes once, and every workload rolls once."`
 }
 
 // gcPercent is the provider's GC target unless GOGC says otherwise. Its live
@@ -133,13 +136,24 @@ func (c *cli) run() error {
 	if err := customresourcesgate.Setup(mgr, o); err != nil {
 		return errors.Wrap(err, "cannot set up the CRD gate")
 	}
+	ctx := ctrl.SetupSignalHandler()
+	// Read before the manager starts, with a client of its own: the
+	// manager's cached client serves no reads yet.
+	direct, err := client.New(cfg, client.Options{Scheme: s})
+	if err != nil {
+		return errors.Wrap(err, "cannot create API client")
+	}
+	key, err := hashkey.Ensure(ctx, direct, c.Namespace, c.HashKeySecret)
+	if err != nil {
+		return err
+	}
 	setupErr := make(chan error, 2)
 	mcpcontroller.SetupGated(mgr, o, externalauthconfig.Options{
 		VerifyInterval: c.VerifyInterval,
 		RetryInterval:  c.VerifyRetryInterval,
+		HashKey:        key,
 	}, func(err error) { setupErr <- err })
 
-	ctx := ctrl.SetupSignalHandler()
 	go func() {
 		if err := <-setupErr; err != nil {
 			log.Info("Cannot set up controllers", "error", err)

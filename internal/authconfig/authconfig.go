@@ -213,11 +213,13 @@ func Details(p v1alpha1.ExternalAuthConfigParameters, v Values) map[string][]byt
 
 // Hash returns the config hash of connection details: what the proxy runner
 // would do, including the secret values. Secret values enter only as an
-// HMAC keyed with salt (the managed resource's UID), so the hash, which is
-// public in status, gives no cheap way to test guesses across resources.
-// Settings that do not change the proxy's behaviour (verification switches,
-// provider config, labels) are not in the details and so not in the hash.
-func Hash(details map[string][]byte, salt string) string {
+// HMAC under key, a secret of the provider's own, over salt (the managed
+// resource's UID) and the value: the hash is public (status, pod
+// annotations), and without the key nobody can test guesses of a secret
+// against it. Settings that do not change the proxy's behaviour
+// (verification switches, provider config, labels) are not in the details
+// and so not in the hash. It is 128 bits, as 32 hex digits.
+func Hash(details map[string][]byte, key []byte, salt string) string {
 	// Room for the details of every type, so that neither the keys nor the
 	// input need the heap: the hash is computed on every poll of every config.
 	var keyBuf [16]string
@@ -235,9 +237,13 @@ func Hash(details map[string][]byte, salt string) string {
 		v := details[k]
 		if secretKeys[k] {
 			if mac == nil {
-				mac = hmac.New(sha256.New, []byte(salt))
+				mac = hmac.New(sha256.New, key)
 			}
 			mac.Reset()
+			// <len(salt)>:<salt><value>, so no salt and value share an input.
+			mac.Write(strconv.AppendInt(nil, int64(len(salt)), 10))
+			mac.Write([]byte{':'})
+			mac.Write([]byte(salt))
 			mac.Write(v)
 			v = mac.Sum(nil)
 		}
@@ -250,7 +256,7 @@ func Hash(details map[string][]byte, salt string) string {
 		in = append(in, ':')
 		in = append(in, v...)
 	}
-	// The first 16 hex digits.
+	// The first 32 hex digits: 128 bits.
 	sum := sha256.Sum256(in)
-	return hex.EncodeToString(sum[:8])
+	return hex.EncodeToString(sum[:16])
 }

@@ -239,11 +239,15 @@ func TestDetails(t *testing.T) {
 	}
 }
 
+// testKey stands in for the provider's hash key.
+var testKey = []byte("a test key of thirty-two bytes!!")
+
 func TestHash(t *testing.T) {
-	base := Hash(Details(tokenExchange(), Values{secretRef: []byte("one")}), "uid-1")
+	base := Hash(Details(tokenExchange(), Values{secretRef: []byte("one")}), testKey, "uid-1")
 	type args struct {
 		p    v1alpha1.ExternalAuthConfigParameters
 		v    Values
+		key  []byte
 		salt string
 	}
 	cases := map[string]struct {
@@ -289,15 +293,24 @@ func TestHash(t *testing.T) {
 			args:    args{p: tokenExchange(), v: Values{secretRef: []byte("one")}, salt: "uid-2"},
 			changed: true,
 		},
+		"OtherKey": {
+			reason:  "Another provider key gives another hash.",
+			args:    args{p: tokenExchange(), v: Values{secretRef: []byte("one")}, key: []byte("another key of sixteen+ bytes"), salt: "uid-1"},
+			changed: true,
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := Hash(Details(tc.args.p, tc.args.v), tc.args.salt)
+			key := tc.args.key
+			if key == nil {
+				key = testKey
+			}
+			got := Hash(Details(tc.args.p, tc.args.v), key, tc.args.salt)
 			if diff := cmp.Diff(tc.changed, got != base); diff != "" {
 				t.Errorf("\n%s\nHash(...) changed: -want, +got:\n%s", tc.reason, diff)
 			}
-			if len(got) != 16 {
-				t.Errorf("\n%s\nHash(...) = %q, want 16 hex characters", tc.reason, got)
+			if len(got) != 32 {
+				t.Errorf("\n%s\nHash(...) = %q, want 32 hex characters (128 bits)", tc.reason, got)
 			}
 		})
 	}
@@ -305,9 +318,9 @@ func TestHash(t *testing.T) {
 
 func TestHashIgnoresPublishedHash(t *testing.T) {
 	d := Details(tokenExchange(), Values{secretRef: []byte("one")})
-	want := Hash(d, "uid")
+	want := Hash(d, testKey, "uid")
 	d[KeyConfigHash] = []byte("anything")
-	if got := Hash(d, "uid"); got != want {
+	if got := Hash(d, testKey, "uid"); got != want {
 		t.Errorf("Hash(...) with config_hash = %q, want %q: the hash must not cover itself", got, want)
 	}
 }
@@ -316,8 +329,25 @@ func TestHashHidesSecret(t *testing.T) {
 	// The hash must not be a plain digest of the secret: no input without
 	// the salt reproduces it.
 	d := Details(tokenExchange(), Values{secretRef: []byte("one")})
-	if Hash(d, "a") == Hash(d, "b") {
+	if Hash(d, testKey, "a") == Hash(d, testKey, "b") {
 		t.Error("Hash(...) does not depend on the salt: secret values are not keyed")
+	}
+}
+
+// TestHashNeedsTheKey is the offline guessing attack: whoever reads a pod
+// annotation and the config (its UID and every setting are public) tries a
+// dictionary of weak secrets. Keyed by the UID alone, as the hash once
+// was, the right guess matched; under the provider's key none does.
+func TestHashNeedsTheKey(t *testing.T) {
+	const uid = "0b7c5a52-8d7e-4c3a-9f0e-3c1f1d2e4a5b"
+	published := Hash(Details(tokenExchange(), Values{secretRef: []byte("summer2026")}), testKey, uid)
+	for _, guess := range []string{"password", "letmein", "summer2026", "proxy-secret"} {
+		d := Details(tokenExchange(), Values{secretRef: []byte(guess)})
+		for _, key := range [][]byte{nil, []byte(uid), []byte("")} {
+			if Hash(d, key, uid) == published {
+				t.Errorf("the guess %q, keyed with %q, reproduces the published hash", guess, key)
+			}
+		}
 	}
 }
 
@@ -335,7 +365,7 @@ func TestHashPinned(t *testing.T) {
 	}{
 		"TokenExchange": {
 			d:    Details(tokenExchange(), Values{secretRef: []byte("one")}),
-			salt: "uid-1", want: "2aa4fbe1aa965aa8",
+			salt: "uid-1", want: "185d36ee4eccc62572480e5ce0362e11",
 		},
 		"TokenExchangeCustomHeader": {
 			d: Details(tokenExchange(func(te *v1alpha1.TokenExchangeConfig) {
@@ -343,34 +373,34 @@ func TestHashPinned(t *testing.T) {
 				te.SubjectTokenType = "id_token"
 				te.ClientSecretRef = nil
 			}), nil),
-			salt: "uid-1", want: "2d3022760dead4ed",
+			salt: "uid-1", want: "a533c7ee7da9777ad3aa7e139b14aaca",
 		},
 		"HeaderInjection": {
 			d: Details(v1alpha1.ExternalAuthConfigParameters{
 				Type:            v1alpha1.TypeHeaderInjection,
 				HeaderInjection: &v1alpha1.HeaderInjectionConfig{HeaderName: "X-API-Key", ValueSecretRef: headerRef},
 			}, Values{headerRef: []byte("v")}),
-			salt: "uid-2", want: "4f6d5843c824d012",
+			salt: "uid-2", want: "2cba36daad69650fa01837d3a7fda4c5",
 		},
 		"BearerToken": {
 			d: Details(v1alpha1.ExternalAuthConfigParameters{
 				Type:        v1alpha1.TypeBearerToken,
 				BearerToken: &v1alpha1.BearerTokenConfig{TokenSecretRef: bearerRef},
 			}, Values{bearerRef: []byte("tok")}),
-			salt: "uid-3", want: "4fe96896537d9c3c",
+			salt: "uid-3", want: "ee7c3ab5f5618f8810ebabb9cdc93018",
 		},
 		"Unauthenticated": {
 			d:    Details(v1alpha1.ExternalAuthConfigParameters{Type: v1alpha1.TypeUnauthenticated}, nil),
-			want: "3f41b3ecfeb9e023",
+			want: "3f41b3ecfeb9e0234821b46f83ccb06f",
 		},
 		"LongValues": {
 			d:    map[string][]byte{"k": long, KeyClientSecret: long, "empty": {}},
-			salt: "s", want: "fa4d3b282a3c824f",
+			salt: "s", want: "3854d343f3b811685fff0da8b4f4f296",
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if got := Hash(tc.d, tc.salt); got != tc.want {
+			if got := Hash(tc.d, testKey, tc.salt); got != tc.want {
 				t.Errorf("Hash(...) = %q, want %q", got, tc.want)
 			}
 		})

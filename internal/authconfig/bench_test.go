@@ -31,7 +31,7 @@ func BenchmarkHash(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				d := Details(tc.p, tc.v)
-				if Hash(d, "0b4d5e6f-uid") == "" {
+				if Hash(d, testKey, "0b4d5e6f-uid") == "" {
 					b.Fatal("Hash(...) is empty")
 				}
 			}

@@ -32,6 +32,7 @@ import (
 	mcpv1alpha1 "github.com/crossmcp/provider-mcp/apis/v1alpha1"
 	"github.com/crossmcp/provider-mcp/internal/authconfig"
 	"github.com/crossmcp/provider-mcp/internal/controller/quiet"
+	"github.com/crossmcp/provider-mcp/internal/hashkey"
 )
 
 const (
@@ -55,11 +56,17 @@ type Options struct {
 	RetryInterval time.Duration
 	// Checker talks to authorization servers; nil uses the real one.
 	Checker CheckerFactory
+	// HashKey keys the secret values in config hashes (see
+	// internal/hashkey). Required.
+	HashKey []byte
 }
 
 // Setup adds a controller that reconciles ExternalAuthConfigs.
 func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 	name := managed.ControllerName(v1alpha1.ExternalAuthConfigGroupKind.String())
+	if len(eo.HashKey) < hashkey.MinSize {
+		return errors.Errorf("the config-hash key has %d bytes, want at least %d", len(eo.HashKey), hashkey.MinSize)
+	}
 	if eo.Checker == nil {
 		eo.Checker = NewOAuthChecker
 	}
@@ -88,6 +95,7 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 		recorder:    recorder,
 		policies:    policies,
 		reportUsers: canWatch,
+		hashKey:     eo.HashKey,
 	}
 
 	opts := []managed.ReconcilerOption{
@@ -141,6 +149,7 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 // reconcile (verification outcomes, HTTP clients) lives in the verifier.
 type connector struct {
 	kube        client.Client
+	hashKey     []byte
 	verifier    *verifier
 	recorder    event.Recorder
 	policies    bool
@@ -150,7 +159,7 @@ type connector struct {
 // Connect reads the provider config's settings. Its usage is not recorded
 // here: the provider config controller counts configs by their reference.
 func (c *connector) Connect(ctx context.Context, mg *v1alpha1.ExternalAuthConfig) (managed.TypedExternalClient[*v1alpha1.ExternalAuthConfig], error) {
-	e := &external{kube: c.kube, verifier: c.verifier, recorder: c.recorder, policies: c.policies, reportUsers: c.reportUsers}
+	e := &external{kube: c.kube, hashKey: c.hashKey, verifier: c.verifier, recorder: c.recorder, policies: c.policies, reportUsers: c.reportUsers}
 	// Nothing external needs the provider config to be deleted; a config
 	// whose provider config is gone must still be deletable.
 	if meta.WasDeleted(mg) {
@@ -168,6 +177,7 @@ func (c *connector) Connect(ctx context.Context, mg *v1alpha1.ExternalAuthConfig
 // external treats the published connection secret as the external resource.
 type external struct {
 	kube        client.Client
+	hashKey     []byte
 	settings    clientSettings
 	verifier    *verifier
 	recorder    event.Recorder
@@ -201,7 +211,7 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.ExternalAuthConfig)
 	}
 
 	details := authconfig.Details(p, values)
-	hash := authconfig.Hash(details, string(mg.GetUID()))
+	hash := authconfig.Hash(details, e.hashKey, string(mg.GetUID()))
 	details[authconfig.KeyConfigHash] = []byte(hash)
 	e.details = details
 

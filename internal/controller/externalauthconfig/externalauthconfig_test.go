@@ -137,7 +137,7 @@ func newExternal(t *testing.T, c client.Client, ch Checker) (*external, *recorde
 	t.Helper()
 	rec := &recorder{}
 	v := newVerifier(func(*http.Client) Checker { return ch }, 10*time.Minute, 30*time.Second)
-	return &external{kube: c, verifier: v, recorder: rec, policies: true, settings: clientSettings{timeout: time.Second}}, rec
+	return &external{kube: c, hashKey: []byte("a test key of thirty-two bytes!!"), verifier: v, recorder: rec, policies: true, settings: clientSettings{timeout: time.Second}}, rec
 }
 
 func readyOf(mg *v1alpha1.ExternalAuthConfig) xpv2.Condition {
