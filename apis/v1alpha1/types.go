@@ -29,8 +29,10 @@ type KeyReference struct {
 
 // ConnectionSettings are how the provider talks to authorization servers.
 type ConnectionSettings struct {
-	// HTTPTimeout bounds every request to an authorization server.
+	// HTTPTimeout bounds every request to an authorization server: at most
+	// 30s, so that no server holds the provider's checks for long.
 	// +kubebuilder:default="10s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('30s')",message="httpTimeout must be more than 0s and at most 30s"
 	// +optional
 	HTTPTimeout *metav1.Duration `json:"httpTimeout,omitempty"`
 
@@ -49,6 +51,16 @@ type ConnectionSettings struct {
 	// +listType=set
 	// +optional
 	AllowedTokenHosts []string `json:"allowedTokenHosts,omitempty"`
+
+	// AllowPrivateNetworks lets the provider contact authorization servers
+	// (and the proxy) at loopback, link-local (cloud metadata), private and
+	// shared addresses, which it otherwise refuses at connect time: a URL
+	// in a config must not make the provider probe what only the cluster
+	// reaches. A ClusterProviderConfig may set it; a namespaced
+	// ProviderConfig only when the provider runs with
+	// --namespaced-private-networks.
+	// +optional
+	AllowPrivateNetworks bool `json:"allowPrivateNetworks,omitempty"`
 }
 
 // ProviderConfigSpec configures a namespaced ProviderConfig.

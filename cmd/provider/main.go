@@ -39,18 +39,19 @@ import (
 // cli holds the provider's flags; the names are the ones every Crossplane
 // provider uses.
 type cli struct {
-	Debug                    bool          `short:"d" help:"Run with debug logging."`
-	SyncInterval             time.Duration `name:"sync" short:"s" default:"1h" help:"How often all resources are re-read from the API server."`
-	PollInterval             time.Duration `name:"poll" default:"1m" help:"How often each managed resource is observed."`
-	MaxReconcileRate         int           `default:"100" help:"The global maximum rate per second at which resources may be checked for drift; also sets the concurrent reconciles and the API client's rate limit (5 QPS per unit). Checks against authorization servers are bounded separately, at 10 at once."`
-	LeaderElection           bool          `env:"LEADER_ELECTION" help:"Use leader election for the controller manager."`
-	EnableManagementPolicies bool          `default:"true" env:"ENABLE_MANAGEMENT_POLICIES" negatable:"" help:"Honour spec.managementPolicies of managed resources."`
-	VerifyInterval           time.Duration `default:"10m" help:"How often an unchanged ExternalAuthConfig is re-verified against its authorization server."`
-	VerifyRetryInterval      time.Duration `default:"30s" help:"How soon a failed verification may be retried."`
-	MetricsBindAddress       string        `default:":8080" env:"METRICS_BIND_ADDRESS" help:"Address of the metrics endpoint; 0 disables it."`
-	HealthProbeBindAddress   string        `default:":8081" env:"HEALTH_PROBE_BIND_ADDRESS" help:"Address of the health endpoints."`
-	Namespace                string        `default:"crossplane-system" env:"POD_NAMESPACE" help:"The provider's namespace, where its config-hash key Secret lives."`
-	HashKeySecret            string        `default:"provider-mcp-hash-key" help:"Secret holding the key of config hashes; made with a random key when missing. Delete it to rotate the key: every config hash changes once, and every workload rolls once."`
+	Debug                     bool          `short:"d" help:"Run with debug logging."`
+	SyncInterval              time.Duration `name:"sync" short:"s" default:"1h" help:"How often all resources are re-read from the API server."`
+	PollInterval              time.Duration `name:"poll" default:"1m" help:"How often each managed resource is observed."`
+	MaxReconcileRate          int           `default:"100" help:"The global maximum rate per second at which resources may be checked for drift; also sets the concurrent reconciles and the API client's rate limit (5 QPS per unit). Checks against authorization servers are bounded separately, at 10 at once."`
+	LeaderElection            bool          `env:"LEADER_ELECTION" help:"Use leader election for the controller manager."`
+	EnableManagementPolicies  bool          `default:"true" env:"ENABLE_MANAGEMENT_POLICIES" negatable:"" help:"Honour spec.managementPolicies of managed resources."`
+	VerifyInterval            time.Duration `default:"10m" help:"How often an unchanged ExternalAuthConfig is re-verified against its authorization server."`
+	VerifyRetryInterval       time.Duration `default:"30s" help:"How soon a failed verification may be retried."`
+	MetricsBindAddress        string        `default:":8080" env:"METRICS_BIND_ADDRESS" help:"Address of the metrics endpoint; 0 disables it."`
+	HealthProbeBindAddress    string        `default:":8081" env:"HEALTH_PROBE_BIND_ADDRESS" help:"Address of the health endpoints."`
+	Namespace                 string        `default:"crossplane-system" env:"POD_NAMESPACE" help:"The provider's namespace, where its config-hash key Secret lives."`
+	NamespacedPrivateNetworks bool          `help:"Let namespaced ProviderConfigs allow private networks (allowPrivateNetworks). Off: only ClusterProviderConfigs may, so no tenant can make the provider probe in-cluster, loopback or cloud-metadata addresses."`
+	HashKeySecret             string        `default:"provider-mcp-hash-key" help:"Secret holding the key of config hashes; made with a random key when missing. Delete it to rotate the key: every config hash changes once, and every workload rolls once."`
 }
 
 // gcPercent is the provider's GC target unless GOGC says otherwise. Its live
@@ -152,6 +153,8 @@ func (c *cli) run() error {
 		VerifyInterval: c.VerifyInterval,
 		RetryInterval:  c.VerifyRetryInterval,
 		HashKey:        key,
+
+		NamespacedPrivateNetworks: c.NamespacedPrivateNetworks,
 	}, func(err error) { setupErr <- err })
 
 	go func() {

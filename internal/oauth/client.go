@@ -33,7 +33,9 @@ const (
 // returned as is, because a token endpoint that redirects is misconfigured
 // and following it would send the client's credentials elsewhere. Proxy
 // environment variables are ignored; proxyURL "" means direct connections.
-func NewHTTPClient(caPEM []byte, timeout time.Duration, proxyURL string) (*http.Client, error) {
+// Connections go only to the addresses n allows, the proxy's included; behind
+// a proxy, a request's host is resolved and checked before it is sent.
+func NewHTTPClient(caPEM []byte, timeout time.Duration, proxyURL string, n Networks) (*http.Client, error) {
 	pool, err := certPool(caPEM)
 	if err != nil {
 		return nil, err
@@ -45,9 +47,9 @@ func NewHTTPClient(caPEM []byte, timeout time.Duration, proxyURL string) (*http.
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
+	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second, Control: guardDial(n)}
 	t := &http.Transport{
-		Proxy:                 proxy,
+		Proxy:                 guardProxy(n, proxy),
 		DialContext:           d.DialContext,
 		TLSClientConfig:       &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:   handshakeTimeout,

@@ -88,7 +88,7 @@ func TestNewHTTPClient(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			c, err := NewHTTPClient(tc.args.caPEM, tc.args.timeout, tc.args.proxyURL)
+			c, err := NewHTTPClient(tc.args.caPEM, tc.args.timeout, tc.args.proxyURL, PrivateAllowed)
 			got := want{err: errString(err)}
 			if c != nil {
 				got.timeout = c.Timeout

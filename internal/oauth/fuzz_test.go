@@ -13,6 +13,7 @@ var knownOutcomes = map[Outcome]bool{
 	OutcomeGrantUnsupported:    true,
 	OutcomeServerError:         true,
 	OutcomeUnreachable:         true,
+	OutcomeAddressNotAllowed:   true,
 }
 
 func FuzzParseMetadata(f *testing.F) {

@@ -32,7 +32,7 @@ func newTLSServer(t *testing.T, h http.Handler) (*httptest.Server, []byte) {
 // newVerifier returns a Verifier trusting ca.
 func newVerifier(t *testing.T, ca []byte) *Verifier {
 	t.Helper()
-	c, err := NewHTTPClient(ca, 0, "")
+	c, err := NewHTTPClient(ca, 0, "", PrivateAllowed)
 	if err != nil {
 		t.Fatalf("NewHTTPClient: %v", err)
 	}

@@ -55,6 +55,9 @@ const (
 	// OutcomeUnreachable: no HTTP answer (DNS, connect, TLS verification,
 	// timeout), or the probe could not be sent at all.
 	OutcomeUnreachable Outcome = "Unreachable"
+	// OutcomeAddressNotAllowed: not sent, because the server's address is
+	// one the client's Networks refuse.
+	OutcomeAddressNotAllowed Outcome = "AddressNotAllowed"
 )
 
 // ProbeResult is the classified answer of a token endpoint.

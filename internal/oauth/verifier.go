@@ -36,7 +36,7 @@ type Verifier struct{ HTTP *http.Client }
 // defaultClient is only used when a Verifier has no client; it never fails
 // because it has neither a CA bundle nor a proxy to parse.
 var defaultClient = sync.OnceValue(func() *http.Client {
-	c, _ := NewHTTPClient(nil, 0, "")
+	c, _ := NewHTTPClient(nil, 0, "", PublicOnly)
 	return c
 })
 
@@ -62,43 +62,49 @@ func (v *Verifier) Discover(ctx context.Context, issuer *url.URL) (*Metadata, st
 		if err := ctx.Err(); err != nil {
 			return nil, "", fmt.Errorf("%s: %w", errDiscover, err)
 		}
-		m, why := v.fetchMetadata(ctx, u, expected)
+		m, why, err := v.fetchMetadata(ctx, u, expected)
 		if m != nil {
 			return m, u, nil
+		}
+		var pae *PrivateAddressError
+		if errors.As(err, &pae) {
+			// Every URL is on the same host: the others would be refused too.
+			return nil, "", fmt.Errorf("%s: %w", errDiscover, pae)
 		}
 		tried = append(tried, displayURL(u)+": "+why)
 	}
 	return nil, "", fmt.Errorf("%s: %s", errDiscover, strings.Join(tried, "; "))
 }
 
-// fetchMetadata returns the document at u, or why there is none.
-func (v *Verifier) fetchMetadata(ctx context.Context, u, expectedIssuer string) (*Metadata, string) {
+// fetchMetadata returns the document at u, or why there is none, with the
+// transport error when there was one.
+func (v *Verifier) fetchMetadata(ctx context.Context, u, expectedIssuer string) (*Metadata, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, "not a valid URL"
+		return nil, "not a valid URL", nil
 	}
 	req.Header.Set(headerAccept, mediaJSON)
 	resp, err := v.client().Do(req)
 	if err != nil {
-		return nil, describeTransportError(err)
+		return nil, describeTransportError(err), err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		if loc := resp.Header.Get(headerLocation); loc != "" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
-			return nil, fmt.Sprintf("HTTP %d (redirect to %q not followed)", resp.StatusCode, displayURL(loc))
+			return nil, fmt.Sprintf("HTTP %d (redirect to %q not followed)", resp.StatusCode, displayURL(loc)), nil
 		}
-		return nil, fmt.Sprintf("HTTP %d", resp.StatusCode)
+		return nil, fmt.Sprintf("HTTP %d", resp.StatusCode), nil
 	}
 	// One byte more than allowed, so ParseMetadata can tell it is too large.
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxMetadataBytes+1))
 	if err != nil {
-		return nil, "reading the response: " + describeTransportError(err)
+		return nil, "reading the response: " + describeTransportError(err), err
 	}
 	m, err := ParseMetadata(body, expectedIssuer)
 	if err != nil {
-		return nil, err.Error()
+		return nil, err.Error(), nil
 	}
-	return m, ""
+	return m, "", nil
 }
 
 // Probe sends an RFC 8693 token exchange request with ProbeSubjectToken as
@@ -147,6 +153,10 @@ func (v *Verifier) probe(ctx context.Context, r ProbeRequest, redact func(string
 	}
 
 	resp, err := v.client().Do(req)
+	var pae *PrivateAddressError
+	if errors.As(err, &pae) {
+		return ProbeResult{Outcome: OutcomeAddressNotAllowed, Message: fmt.Sprintf(msgFmtNotSent, pae.Error())}
+	}
 	if err != nil {
 		return ProbeResult{Outcome: OutcomeUnreachable, Message: fmt.Sprintf(msgFmtNoAnswer, describeTransportError(err))}
 	}
@@ -184,7 +194,10 @@ func describeTransportError(err error) string {
 		rhe tls.RecordHeaderError
 		dns *net.DNSError
 	)
+	var pae *PrivateAddressError
 	switch {
+	case errors.As(err, &pae):
+		return pae.Error()
 	case errors.Is(err, context.Canceled):
 		return "the request was canceled"
 	case isTimeout(err):

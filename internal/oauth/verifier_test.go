@@ -196,7 +196,11 @@ func TestDiscoverErrors(t *testing.T) {
 			if tc.issuer != "" {
 				u, _ = url.Parse(tc.issuer)
 			}
-			_, _, err := (&Verifier{}).Discover(tc.ctx, u)
+			c, err := NewHTTPClient(nil, 0, "", PrivateAllowed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = (&Verifier{HTTP: c}).Discover(tc.ctx, u)
 			if diff := cmp.Diff(tc.want, errString(err)); diff != "" {
 				t.Errorf("\n%s\nDiscover: -want, +got:\n%s", tc.reason, diff)
 			}
@@ -474,7 +478,7 @@ func runProbe(t *testing.T, tc probeCase) ProbeResult {
 	if tc.noCA {
 		ca = nil
 	}
-	c, err := NewHTTPClient(ca, tc.timeout, "")
+	c, err := NewHTTPClient(ca, tc.timeout, "", PrivateAllowed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -526,20 +530,21 @@ func TestProbeNeverReturnsSecret(t *testing.T) {
 	t.Run("Errors", func(t *testing.T) {
 		_, err := ParseEndpointURL("https://id:"+url.QueryEscape(testClientSecret)+"@auth.example.com/token", false)
 		check(t, "ParseEndpointURL error", errString(err))
-		_, err = NewHTTPClient(nil, 0, "ftp://id:"+url.QueryEscape(testClientSecret)+"@proxy:3128")
+		_, err = NewHTTPClient(nil, 0, "ftp://id:"+url.QueryEscape(testClientSecret)+"@proxy:3128", PrivateAllowed)
 		check(t, "NewHTTPClient error", errString(err))
 	})
 }
 
 func TestProbeNilVerifierClient(t *testing.T) {
-	// A Verifier without client still never follows redirects.
+	// A Verifier without client uses the safe defaults: no private
+	// addresses (this server is on loopback), hence no request at all.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/elsewhere", http.StatusFound)
+		t.Error("the default client sent a request to a loopback address")
 	}))
 	defer srv.Close()
 	got := (&Verifier{}).Probe(context.Background(), ProbeRequest{TokenURL: srv.URL + "/token"})
 	got.Message = ""
-	if diff := cmp.Diff(ProbeResult{Outcome: OutcomeServerError, HTTPStatus: http.StatusFound}, got); diff != "" {
+	if diff := cmp.Diff(ProbeResult{Outcome: OutcomeAddressNotAllowed}, got); diff != "" {
 		t.Errorf("Probe: -want, +got:\n%s", diff)
 	}
 }

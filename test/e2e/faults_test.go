@@ -242,11 +242,15 @@ func TestFaultAuthServerDown(t *testing.T) {
 	})
 
 	caSecret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "faults-idp-ca"}, Data: map[string][]byte{"ca.crt": srv.CAPEM}}
-	pc := &mcpv1alpha1.ProviderConfig{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "faults"},
-		Spec: mcpv1alpha1.ProviderConfigSpec{
-			CABundle:           &mcpv1alpha1.LocalCABundleSource{SecretRef: &mcpv1alpha1.LocalKeyReference{Name: caSecret.Name, Key: "ca.crt"}},
-			ConnectionSettings: mcpv1alpha1.ConnectionSettings{AllowedTokenHosts: []string{"127.0.0.1"}},
+	// A ClusterProviderConfig: the server listens on loopback, which only
+	// a ClusterProviderConfig may allow the provider to reach.
+	pc := &mcpv1alpha1.ClusterProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{Name: ns},
+		Spec: mcpv1alpha1.ClusterProviderConfigSpec{
+			CABundle: &mcpv1alpha1.CABundleSource{SecretRef: &mcpv1alpha1.KeyReference{
+				LocalKeyReference: mcpv1alpha1.LocalKeyReference{Name: caSecret.Name, Key: "ca.crt"}, Namespace: ns,
+			}},
+			ConnectionSettings: mcpv1alpha1.ConnectionSettings{AllowedTokenHosts: []string{"127.0.0.1"}, AllowPrivateNetworks: true},
 		},
 	}
 	mustCreate(t, clientSecretObj(ns, secret), caSecret, pc)
@@ -262,7 +266,7 @@ func TestFaultAuthServerDown(t *testing.T) {
 	}
 	for name, tc := range tests {
 		mustCreate(t, exampleConfig(t, ns, name, func(c *authv1alpha1.ExternalAuthConfig) {
-			c.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: mcpv1alpha1.ProviderConfigKind, Name: pc.Name}
+			c.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: mcpv1alpha1.ClusterProviderConfigKind, Name: pc.Name}
 			c.Spec.ForProvider.TokenExchange.TokenURL = srv.TokenURL
 			c.Spec.ForProvider.TokenExchange.IssuerURL = ""
 			if tc.issuer {

@@ -110,6 +110,9 @@ func startRunning(t *testing.T, o runOptions) running {
 	settings := mcpv1alpha1.ConnectionSettings{
 		HTTPTimeout:       &metav1.Duration{Duration: o.timeout},
 		AllowedTokenHosts: []string{"127.0.0.1"},
+		// The test servers listen on loopback; the harness runs the
+		// provider with namespaced private networks allowed.
+		AllowPrivateNetworks: true,
 	}
 	var pc client.Object = &mcpv1alpha1.ProviderConfig{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: providerConfig},
@@ -374,6 +377,19 @@ func TestBadInputExternalAuthConfig(t *testing.T) {
 			want: observeFailed("HostNotAllowed", `host "`+idpHost+`" is not in the provider config's allowedTokenHosts [auth.example.com]`),
 		},
 
+		"ClusterPrivateNetworksWithdrawn": {
+			reason: "A ClusterProviderConfig that stops allowing private networks stops the config at once: the provider no longer connects to the loopback server.",
+			args: args{cluster: true, change: func(t *testing.T, r running) {
+				pc := &mcpv1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: r.ns}}
+				if err := patch(t, pc, `{"spec":{"allowPrivateNetworks":false}}`, true); err != nil {
+					t.Fatal(err)
+				}
+			}},
+			want: want{conditions: conditions{
+				Ready:  "False/PrivateNetworkNotAllowed: metadata discovery for issuer $ISSUER was not attempted: 127.0.0.1 is a loopback, link-local or private address: the provider connects to such addresses only for a ClusterProviderConfig with allowPrivateNetworks: true$KEPT",
+				Synced: "True/ReconcileSuccess: ",
+			}},
+		},
 		"ClusterAllowListNarrowed": {
 			reason: "A ClusterProviderConfig that no longer allows the host stops the config at once, not at the next poll.",
 			args: args{cluster: true, change: func(t *testing.T, r running) {

@@ -121,7 +121,7 @@ func run(m *testing.M) int {
 	// authorization server that starts to misbehave under an unchanged
 	// config within seconds; a config is still verified at most once per
 	// interval, never on every reconcile.
-	mcpcontroller.SetupGated(mgr, o, externalauthconfig.Options{VerifyInterval: 2 * time.Second, RetryInterval: 2 * time.Second, HashKey: []byte("integration test config-hash key")}, func(err error) {
+	mcpcontroller.SetupGated(mgr, o, externalauthconfig.Options{VerifyInterval: 2 * time.Second, RetryInterval: 2 * time.Second, HashKey: []byte("integration test config-hash key"), NamespacedPrivateNetworks: true}, func(err error) {
 		fmt.Fprintln(os.Stderr, "cannot set up controllers:", err)
 		os.Exit(1)
 	})
@@ -164,6 +164,8 @@ func setup(ctx context.Context) error {
 		return err
 	}
 	pc.Spec.AllowedTokenHosts = []string{"127.0.0.1"}
+	// The test server listens on loopback.
+	pc.Spec.AllowPrivateNetworks = true
 	for _, o := range []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "crossplane-system"}},
 		&corev1.Secret{

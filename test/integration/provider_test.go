@@ -390,6 +390,17 @@ func TestSchemaRejects(t *testing.T) {
 			t.Errorf("Create(ProviderConfig with both CA sources): got %v", err)
 		}
 	})
+
+	t.Run("HTTPTimeoutCapped", func(t *testing.T) {
+		pc := &mcpv1alpha1.ProviderConfig{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "slow"},
+			Spec:       mcpv1alpha1.ProviderConfigSpec{ConnectionSettings: mcpv1alpha1.ConnectionSettings{HTTPTimeout: &metav1.Duration{Duration: 10 * time.Minute}}},
+		}
+		err := kube.Create(context.Background(), pc)
+		if err == nil || !strings.Contains(err.Error(), "httpTimeout must be more than 0s and at most 30s") {
+			t.Errorf("Create(ProviderConfig with httpTimeout 10m): got %v", err)
+		}
+	})
 }
 
 // TestUsedBy: the config's status lists what Crossplane Usages say uses it,

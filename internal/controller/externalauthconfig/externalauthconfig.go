@@ -59,6 +59,9 @@ type Options struct {
 	// HashKey keys the secret values in config hashes (see
 	// internal/hashkey). Required.
 	HashKey []byte
+	// NamespacedPrivateNetworks lets namespaced ProviderConfigs allow
+	// private networks; otherwise only ClusterProviderConfigs may.
+	NamespacedPrivateNetworks bool
 }
 
 // Setup adds a controller that reconciles ExternalAuthConfigs.
@@ -96,6 +99,8 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 		policies:    policies,
 		reportUsers: canWatch,
 		hashKey:     eo.HashKey,
+
+		namespacedPrivate: eo.NamespacedPrivateNetworks,
 	}
 
 	opts := []managed.ReconcilerOption{
@@ -148,12 +153,15 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 // A connector produces an external client per reconcile; what outlives a
 // reconcile (verification outcomes, HTTP clients) lives in the verifier.
 type connector struct {
-	kube        client.Client
-	hashKey     []byte
-	verifier    *verifier
-	recorder    event.Recorder
-	policies    bool
-	reportUsers bool
+	kube    client.Client
+	hashKey []byte
+	// namespacedPrivate lets namespaced ProviderConfigs allow private
+	// networks (--namespaced-private-networks).
+	namespacedPrivate bool
+	verifier          *verifier
+	recorder          event.Recorder
+	policies          bool
+	reportUsers       bool
 }
 
 // Connect reads the provider config's settings. Its usage is not recorded
@@ -165,7 +173,7 @@ func (c *connector) Connect(ctx context.Context, mg *v1alpha1.ExternalAuthConfig
 	if meta.WasDeleted(mg) {
 		return e, nil
 	}
-	s, err := resolveSettings(ctx, c.kube, mg)
+	s, err := resolveSettings(ctx, c.kube, mg, c.namespacedPrivate)
 	if err != nil {
 		setUnavailable(mg, err)
 		return nil, errors.Wrap(err, errProviderConfig)

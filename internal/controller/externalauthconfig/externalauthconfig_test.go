@@ -541,12 +541,50 @@ func TestConnect(t *testing.T) {
 		reason   xpv2.ConditionReason
 		settings clientSettings
 	}
+	namespaced := func(cs mcpv1alpha1.ConnectionSettings) []client.Object {
+		return []client.Object{&mcpv1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "local"}, Spec: mcpv1alpha1.ProviderConfigSpec{ConnectionSettings: cs}}}
+	}
+	useLocal := func(mg *v1alpha1.ExternalAuthConfig) {
+		mg.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "local"}
+	}
 	cases := map[string]struct {
 		reason string
 		mg     *v1alpha1.ExternalAuthConfig
 		objs   []client.Object
-		want   want
+		// namespacedPrivate is --namespaced-private-networks.
+		namespacedPrivate bool
+		want              want
 	}{
+		"ClusterPrivateNetworks": {
+			reason: "A ClusterProviderConfig, the platform's, may allow private networks.",
+			mg:     eac(),
+			objs:   []client.Object{cpc(func(pc *mcpv1alpha1.ClusterProviderConfig) { pc.Spec.AllowPrivateNetworks = true })},
+			want:   want{settings: clientSettings{timeout: defaultHTTPTimeout, networks: oauth.PrivateAllowed}},
+		},
+		"NamespacedPrivateNetworksRefused": {
+			reason: "A tenant's namespaced ProviderConfig cannot allow what the cluster-wide settings forbid: the provider would probe in-cluster addresses on its behalf.",
+			mg:     eac(useLocal),
+			objs:   namespaced(mcpv1alpha1.ConnectionSettings{AllowPrivateNetworks: true}),
+			want:   want{err: `ProviderConfig "local" sets allowPrivateNetworks, which only a ClusterProviderConfig may`, reason: ReasonProviderConfigInvalid},
+		},
+		"NamespacedPrivateNetworksLetThrough": {
+			reason: "With --namespaced-private-networks the platform lets namespaced ProviderConfigs allow them.",
+			mg:     eac(useLocal), namespacedPrivate: true,
+			objs: namespaced(mcpv1alpha1.ConnectionSettings{AllowPrivateNetworks: true}),
+			want: want{settings: clientSettings{timeout: defaultHTTPTimeout, networks: oauth.PrivateAllowed}},
+		},
+		"NamespacedPublicOnly": {
+			reason: "A namespaced ProviderConfig reaches public addresses only, by default.",
+			mg:     eac(useLocal), namespacedPrivate: true,
+			objs: namespaced(mcpv1alpha1.ConnectionSettings{}),
+			want: want{settings: clientSettings{timeout: defaultHTTPTimeout, networks: oauth.PublicOnly}},
+		},
+		"TimeoutCapped": {
+			reason: "A timeout beyond the cap would let one server hold the provider's checks for long.",
+			mg:     eac(useLocal),
+			objs:   namespaced(mcpv1alpha1.ConnectionSettings{HTTPTimeout: &metav1.Duration{Duration: 10 * time.Minute}}),
+			want:   want{err: "httpTimeout 10m0s is more than 30s", reason: ReasonProviderConfigInvalid},
+		},
 		"Deleted": {
 			reason: "A config being deleted connects without its provider config.",
 			mg: eac(func(mg *v1alpha1.ExternalAuthConfig) {
@@ -628,9 +666,10 @@ func TestConnect(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(tc.objs...).Build()
 			conn := &connector{
-				kube:     c,
-				verifier: newVerifier(NewOAuthChecker, time.Minute, time.Second),
-				recorder: event.NewNopRecorder(),
+				kube:              c,
+				verifier:          newVerifier(NewOAuthChecker, time.Minute, time.Second),
+				recorder:          event.NewNopRecorder(),
+				namespacedPrivate: tc.namespacedPrivate,
 			}
 			ext, err := conn.Connect(context.Background(), tc.mg)
 			if tc.want.err != "" {

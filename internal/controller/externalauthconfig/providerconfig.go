@@ -19,6 +19,7 @@ import (
 	"github.com/crossmcp/provider-mcp/apis/auth/v1alpha1"
 	mcpv1alpha1 "github.com/crossmcp/provider-mcp/apis/v1alpha1"
 	"github.com/crossmcp/provider-mcp/internal/authconfig"
+	"github.com/crossmcp/provider-mcp/internal/oauth"
 )
 
 // Condition reasons of provider config problems.
@@ -28,7 +29,11 @@ const (
 	ReasonCABundleUnavailable    xpv2.ConditionReason = "CABundleUnavailable"
 )
 
-const defaultHTTPTimeout = 10 * time.Second
+const (
+	defaultHTTPTimeout = 10 * time.Second
+	// maxHTTPTimeout bounds how long one server may hold a check.
+	maxHTTPTimeout = 30 * time.Second
+)
 
 // clientSettings are the provider config's settings for talking to
 // authorization servers.
@@ -37,12 +42,13 @@ type clientSettings struct {
 	timeout  time.Duration
 	proxyURL string
 	allowed  []string
+	networks oauth.Networks
 }
 
 // key identifies settings that need their own HTTP client.
 func (s clientSettings) key() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%d\n%s\n", s.timeout, s.proxyURL)
+	fmt.Fprintf(h, "%d\n%s\n%d\n", s.timeout, s.proxyURL, s.networks)
 	h.Write(s.caPEM)
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -56,14 +62,17 @@ type keyRef struct {
 }
 
 // resolveSettings reads the provider config an ExternalAuthConfig references.
-func resolveSettings(ctx context.Context, c client.Reader, mg *v1alpha1.ExternalAuthConfig) (clientSettings, error) {
+// A namespaced ProviderConfig may allow private networks only when
+// namespacedPrivate says the platform lets it.
+func resolveSettings(ctx context.Context, c client.Reader, mg *v1alpha1.ExternalAuthConfig, namespacedPrivate bool) (clientSettings, error) {
 	ref := mg.GetProviderConfigReference()
 	if ref == nil {
 		return clientSettings{}, authconfig.Errorf(ReasonProviderConfigNotFound, "no providerConfigRef is set")
 	}
 	var (
-		cs clientSettings
-		ca *keyRef
+		cs  clientSettings
+		ca  *keyRef
+		err error
 	)
 	switch ref.Kind {
 	case mcpv1alpha1.ProviderConfigKind:
@@ -71,7 +80,12 @@ func resolveSettings(ctx context.Context, c client.Reader, mg *v1alpha1.External
 		if err := c.Get(ctx, types.NamespacedName{Namespace: mg.GetNamespace(), Name: ref.Name}, pc); err != nil {
 			return cs, notFoundOr(err, "ProviderConfig %q in namespace %q", ref.Name, mg.GetNamespace())
 		}
-		cs = fromConnection(pc.Spec.ConnectionSettings)
+		if pc.Spec.AllowPrivateNetworks && !namespacedPrivate {
+			return cs, authconfig.Errorf(ReasonProviderConfigInvalid, "ProviderConfig %q sets allowPrivateNetworks, which only a ClusterProviderConfig may: the provider does not run with --namespaced-private-networks", ref.Name)
+		}
+		if cs, err = fromConnection(pc.Spec.ConnectionSettings); err != nil {
+			return cs, err
+		}
 		if b := pc.Spec.CABundle; b != nil {
 			ca = localCARef(b, pc.GetNamespace())
 		}
@@ -80,7 +94,9 @@ func resolveSettings(ctx context.Context, c client.Reader, mg *v1alpha1.External
 		if err := c.Get(ctx, types.NamespacedName{Name: ref.Name}, pc); err != nil {
 			return cs, notFoundOr(err, "ClusterProviderConfig %q", ref.Name)
 		}
-		cs = fromConnection(pc.Spec.ConnectionSettings)
+		if cs, err = fromConnection(pc.Spec.ConnectionSettings); err != nil {
+			return cs, err
+		}
 		if b := pc.Spec.CABundle; b != nil {
 			ca = clusterCARef(b)
 		}
@@ -109,12 +125,18 @@ func (r keyRef) String() string {
 	return fmt.Sprintf("%s %s/%s key %q", kind, r.namespace, r.name, r.key)
 }
 
-func fromConnection(s mcpv1alpha1.ConnectionSettings) clientSettings {
+func fromConnection(s mcpv1alpha1.ConnectionSettings) (clientSettings, error) {
 	cs := clientSettings{timeout: defaultHTTPTimeout, proxyURL: s.ProxyURL, allowed: s.AllowedTokenHosts}
 	if s.HTTPTimeout != nil && s.HTTPTimeout.Duration > 0 {
 		cs.timeout = s.HTTPTimeout.Duration
 	}
-	return cs
+	if cs.timeout > maxHTTPTimeout {
+		return cs, authconfig.Errorf(ReasonProviderConfigInvalid, "httpTimeout %s is more than %s", cs.timeout, maxHTTPTimeout)
+	}
+	if s.AllowPrivateNetworks {
+		cs.networks = oauth.PrivateAllowed
+	}
+	return cs, nil
 }
 
 func localCARef(b *mcpv1alpha1.LocalCABundleSource, ns string) *keyRef {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -33,6 +34,7 @@ const (
 	ReasonAudienceOrScopeRejected        xpv2.ConditionReason = "AudienceOrScopeRejected"
 	ReasonAuthorizationServerError       xpv2.ConditionReason = "AuthorizationServerError"
 	ReasonAuthorizationServerUnreachable xpv2.ConditionReason = "AuthorizationServerUnreachable"
+	ReasonPrivateNetworkNotAllowed       xpv2.ConditionReason = "PrivateNetworkNotAllowed"
 )
 
 var probeReasons = map[oauth.Outcome]xpv2.ConditionReason{
@@ -42,6 +44,7 @@ var probeReasons = map[oauth.Outcome]xpv2.ConditionReason{
 	oauth.OutcomeTargetRejected:      ReasonAudienceOrScopeRejected,
 	oauth.OutcomeServerError:         ReasonAuthorizationServerError,
 	oauth.OutcomeUnreachable:         ReasonAuthorizationServerUnreachable,
+	oauth.OutcomeAddressNotAllowed:   ReasonPrivateNetworkNotAllowed,
 }
 
 const (
@@ -320,7 +323,7 @@ func (v *verifier) client(s clientSettings) (*http.Client, error) {
 	if c, ok := v.clients[k]; ok {
 		return c, nil
 	}
-	c, err := oauth.NewHTTPClient(s.caPEM, s.timeout, s.proxyURL)
+	c, err := oauth.NewHTTPClient(s.caPEM, s.timeout, s.proxyURL, s.networks)
 	if err != nil {
 		return nil, err
 	}
@@ -351,6 +354,10 @@ func check(ctx context.Context, c Checker, te *v1alpha1.TokenExchangeConfig, sec
 		// The URL was validated before; a parse error here cannot happen.
 		iu, _ := url.Parse(te.IssuerURL)
 		md, src, err := c.Discover(ctx, iu)
+		var pae *oauth.PrivateAddressError
+		if errors.As(err, &pae) {
+			return failed(ReasonPrivateNetworkNotAllowed, "metadata discovery for issuer %s was not attempted: %v", te.IssuerURL, pae)
+		}
 		if err != nil {
 			return failed(ReasonDiscoveryFailed, "metadata discovery for issuer %s failed: %v", te.IssuerURL, err)
 		}

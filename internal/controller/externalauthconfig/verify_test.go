@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -64,6 +65,18 @@ func TestCheck(t *testing.T) {
 			te:      te(),
 			checker: &fakeChecker{mdErr: errors.New("404 from both URLs")},
 			want:    want{outcome: v1alpha1.VerificationFailed, reason: ReasonDiscoveryFailed},
+		},
+		"DiscoveryPrivateAddress": {
+			reason:  "An issuer at an address private networks are needed for is its own reason.",
+			te:      te(),
+			checker: &fakeChecker{mdErr: fmt.Errorf("cannot discover: %w", &oauth.PrivateAddressError{Addr: netip.MustParseAddr("169.254.169.254")})},
+			want:    want{outcome: v1alpha1.VerificationFailed, reason: ReasonPrivateNetworkNotAllowed},
+		},
+		"ProbePrivateAddress": {
+			reason:  "A token endpoint at such an address too.",
+			te:      te(func(te *v1alpha1.TokenExchangeConfig) { te.IssuerURL = "" }),
+			checker: &fakeChecker{probe: oauth.ProbeResult{Outcome: oauth.OutcomeAddressNotAllowed, Message: "The probe was not sent: 10.0.0.1 is a loopback, link-local or private address."}},
+			want:    want{outcome: v1alpha1.VerificationFailed, reason: ReasonPrivateNetworkNotAllowed},
 		},
 		"EndpointMismatch": {
 			reason:  "A token URL the issuer does not advertise is reported.",
