@@ -308,11 +308,13 @@ func (l *load) since(before tally) tally {
 	return tally{ok: now.ok - before.ok, failed: now.failed - before.failed, streak: now.streak, lastErr: now.lastErr}
 }
 
-// converged waits until three calls in a row succeed.
+// converged waits until three calls in a row, made after it was called,
+// succeed.
 func (l *load) converged(t *testing.T, what string) {
 	t.Helper()
+	before := l.snapshot()
 	wait.For(t, 2*time.Minute, what+" succeed", func() string {
-		if s := l.snapshot(); s.streak < 3 {
+		if s := l.since(before); s.ok < 3 || s.streak < 3 {
 			return fmt.Sprintf("%d in a row succeeded; last error: %s", s.streak, s.lastErr)
 		}
 		return ""
