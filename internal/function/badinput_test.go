@@ -189,6 +189,18 @@ func TestBadInputFunction(t *testing.T) {
 			want:     outcome{Fatal: `invalid MCPServer: spec.image "ghcr.io/x y" is not an image reference: `},
 			fatalHas: []string{"ghcr.io/x y"},
 		},
+		"ServiceAccountChosen": {
+			reason: "Whoever may create an MCPServer cannot run its server as another ServiceAccount of the namespace, unless the Composition's policy allows it; nothing running changes.",
+			args:   args{base: shared, spec: func(s map[string]any) { s["serviceAccount"] = "namespace-admin" }},
+			want:   outcome{Fatal: `MCPServer refused: spec.serviceAccount "namespace-admin": the Composition's policy lets no MCPServer choose the ServiceAccount its server runs as (policy.serviceAccounts is empty); remove it, and the server runs as github-sa`},
+		},
+		"SecretExposed": {
+			reason: "Nor expose a Secret of the namespace it may not read to its server.",
+			args: args{base: shared, spec: func(s map[string]any) {
+				s["secrets"] = []any{map[string]any{"name": "db-root-password", "key": "password"}}
+			}},
+			want: outcome{Fatal: `MCPServer refused: spec.secrets[0]: Secret "db-root-password" is not one the Composition's policy lets an MCPServer expose (policy.secrets [])`},
+		},
 		"UnknownTransport": {
 			reason: "A transport the runner does not know is refused.",
 			args:   args{base: shared, spec: func(s map[string]any) { s["transport"] = "grpc" }},

@@ -38,6 +38,7 @@ const (
 	errConfig       = "cannot read the ExternalAuthConfig"
 	errSetDesiredXR = "cannot set the desired composite resource"
 	errConvert      = "cannot convert a rendered object"
+	errPolicy       = "MCPServer refused"
 	errKeep         = "cannot render the workload without a usable ExternalAuthConfig, and will not delete the running one"
 )
 
@@ -92,6 +93,10 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	srv, err := server(oxr.Resource, in)
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, errXR))
+		return rsp, nil
+	}
+	if err := checkPolicy(srv, in.Policy); err != nil {
+		response.Fatal(rsp, errors.Wrap(err, errPolicy))
 		return rsp, nil
 	}
 	log := f.log.WithValues("xr", oxr.Resource.GetName(), "namespace", srv.Namespace)

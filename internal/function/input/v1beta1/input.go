@@ -7,8 +7,10 @@ package v1beta1
 
 import (
 	"fmt"
+	"path"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -79,6 +81,53 @@ type Workload struct {
 	// Annotations added to every rendered object.
 	// +optional
 	Annotations map[string]string `json:"annotations,omitempty"`
+
+	// Policy is what an MCPServer may ask for. Whoever may create an
+	// MCPServer is not trusted with more: unset, any image, no
+	// ServiceAccount of the MCPServer's choosing, no Secret exposed, no
+	// resource ceiling.
+	// +optional
+	Policy *Policy `json:"policy,omitempty"`
+}
+
+// A Policy is what the platform lets an MCPServer ask for. Patterns are
+// path.Match globs: "*" matches any run of characters but "/", so
+// "ghcr.io/acme/*" matches ghcr.io/acme/server:v1, not ghcr.io/acme/x/y.
+type Policy struct {
+	// Images the MCP server's image must match. Unset: any image.
+	// +listType=atomic
+	// +optional
+	Images []string `json:"images,omitempty"`
+
+	// ServiceAccounts an MCPServer may name in spec.serviceAccount: the
+	// server runs with that account's rights. Unset: none may be named; the
+	// server runs as <name>-sa, made for it.
+	// +listType=atomic
+	// +optional
+	ServiceAccounts []string `json:"serviceAccounts,omitempty"`
+
+	// Secrets (by name) an MCPServer may expose to its server with
+	// spec.secrets: whoever may create an MCPServer could otherwise read any
+	// Secret of the namespace through it. Unset: none.
+	// +listType=atomic
+	// +optional
+	Secrets []string `json:"secrets,omitempty"`
+
+	// Resources caps what spec.resources may request or limit.
+	// +optional
+	Resources *ResourceCeiling `json:"resources,omitempty"`
+}
+
+// ResourceCeiling is the most CPU and memory an MCP server container may
+// request or limit. Unset: no ceiling.
+type ResourceCeiling struct {
+	// CPU, e.g. "2" or 500m.
+	// +optional
+	CPU string `json:"cpu,omitempty"`
+
+	// Memory, e.g. 1Gi.
+	// +optional
+	Memory string `json:"memory,omitempty"`
 }
 
 // Default fills in what the input leaves unset.
@@ -97,6 +146,9 @@ func (w *Workload) Validate() error {
 	if errs := validation.IsDNS1123Label(w.Namespace); w.Namespace != "" && len(errs) > 0 {
 		return fmt.Errorf("namespace %q is not a namespace name: %s", w.Namespace, strings.Join(errs, "; "))
 	}
+	if err := w.Policy.validate(); err != nil {
+		return err
+	}
 	switch w.ConfigMode {
 	case ConfigModeConfigMap:
 		return nil
@@ -105,4 +157,29 @@ func (w *Workload) Validate() error {
 	default:
 		return fmt.Errorf("configMode %q is not %q, the only mode", w.ConfigMode, ConfigModeConfigMap)
 	}
+}
+
+// validate checks the policy's patterns and quantities.
+func (p *Policy) validate() error {
+	if p == nil {
+		return nil
+	}
+	for _, f := range []struct {
+		name     string
+		patterns []string
+	}{{"images", p.Images}, {"serviceAccounts", p.ServiceAccounts}, {"secrets", p.Secrets}} {
+		for _, pat := range f.patterns {
+			if _, err := path.Match(pat, ""); err != nil {
+				return fmt.Errorf("policy.%s: %q is not a pattern: %w", f.name, pat, err)
+			}
+		}
+	}
+	if r := p.Resources; r != nil {
+		for _, q := range [][2]string{{"cpu", r.CPU}, {"memory", r.Memory}} {
+			if _, err := resource.ParseQuantity(q[1]); q[1] != "" && err != nil {
+				return fmt.Errorf("policy.resources.%s %q is not a quantity", q[0], q[1])
+			}
+		}
+	}
+	return nil
 }
