@@ -42,7 +42,7 @@ type cli struct {
 	Debug                     bool          `short:"d" help:"Run with debug logging."`
 	SyncInterval              time.Duration `name:"sync" short:"s" default:"1h" help:"How often all resources are re-read from the API server."`
 	PollInterval              time.Duration `name:"poll" default:"1m" help:"How often each managed resource is observed."`
-	MaxReconcileRate          int           `default:"100" help:"The global maximum rate per second at which resources may be checked for drift; also sets the concurrent reconciles and the API client's rate limit (5 QPS per unit). Checks against authorization servers are bounded separately, at 10 at once."`
+	MaxReconcileRate          int           `default:"100" help:"The global maximum rate per second at which resources may be checked for drift; also sets the concurrent reconciles and the API client's rate limit (5 QPS per unit). Requests to authorization servers are bounded separately: 10 in flight, 3 per namespace, 2 per host."`
 	LeaderElection            bool          `env:"LEADER_ELECTION" help:"Use leader election for the controller manager."`
 	EnableManagementPolicies  bool          `default:"true" env:"ENABLE_MANAGEMENT_POLICIES" negatable:"" help:"Honour spec.managementPolicies of managed resources."`
 	VerifyInterval            time.Duration `default:"10m" help:"How often an unchanged ExternalAuthConfig is re-verified against its authorization server."`

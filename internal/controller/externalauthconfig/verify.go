@@ -48,6 +48,8 @@ var probeReasons = map[oauth.Outcome]xpv2.ConditionReason{
 }
 
 const (
+	errWaitSlot      = "gave up waiting for a free slot"
+	msgWaitSlot      = "The probe was not sent: gave up waiting for a free slot."
 	errWaitDiscovery = "gave up waiting for metadata discovery"
 	msgWaitProbe     = "The probe was not answered in time: gave up waiting for the same probe of another config."
 )
@@ -114,9 +116,9 @@ type verifier struct {
 	interval   time.Duration
 	retry      time.Duration
 
-	// slots bounds the checks in flight, so an authorization server sees
-	// at most maxChecks at once however many configs reconcile together.
-	slots chan struct{}
+	// limits bounds the requests in flight: in all, per namespace and
+	// per host.
+	limits *limits
 
 	// asking lets configs that ask an authorization server the same
 	// question wait for one answer instead of sending one each.
@@ -138,17 +140,13 @@ type answer struct {
 	at  time.Time
 }
 
-// maxChecks is how many verifications may talk to authorization servers at
-// once.
-const maxChecks = 10
-
 func newVerifier(f CheckerFactory, interval, retry time.Duration) *verifier {
 	return &verifier{
 		newChecker: f,
 		now:        time.Now,
 		interval:   interval,
 		retry:      retry,
-		slots:      make(chan struct{}, maxChecks),
+		limits:     newLimits(),
 		clients:    map[string]*http.Client{},
 		results:    map[types.UID]verification{},
 		answers:    map[string]answer{},
@@ -166,17 +164,11 @@ func (v *verifier) Verify(ctx context.Context, r request) verification {
 	}
 
 	var res verification
-	select {
-	case v.slots <- struct{}{}:
-		c, err := v.client(r.settings)
-		if err != nil {
-			res = verification{outcome: v1alpha1.VerificationFailed, reason: ReasonAuthorizationServerUnreachable, message: err.Error()}
-		} else {
-			res = check(ctx, shared{Checker: v.newChecker(c), v: v, key: r.settings.key(), namespace: r.namespace}, r.te, r.secret)
-		}
-		<-v.slots
-	case <-ctx.Done():
-		res = failed(ReasonAuthorizationServerUnreachable, "gave up waiting to verify: %v", ctx.Err())
+	c, err := v.client(r.settings)
+	if err != nil {
+		res = verification{outcome: v1alpha1.VerificationFailed, reason: ReasonAuthorizationServerUnreachable, message: err.Error()}
+	} else {
+		res = check(ctx, shared{Checker: v.newChecker(c), v: v, key: r.settings.key(), namespace: r.namespace}, r.te, r.secret)
 	}
 	res.hash, res.inputs, res.at = r.hash, inputs, v.now()
 
@@ -253,6 +245,11 @@ func (d shared) Discover(ctx context.Context, issuer *url.URL) (*oauth.Metadata,
 		return d.Checker.Discover(ctx, issuer)
 	}
 	a, err := d.v.share(ctx, "discovery\n"+d.key+"\n"+issuer.String(), func(ctx context.Context) (any, bool) {
+		release, err := d.v.limits.acquire(ctx, d.namespace, issuer.Host)
+		if err != nil {
+			return discovery{err: fmt.Errorf("%s: %w", errWaitSlot, err)}, false
+		}
+		defer release()
 		md, src, err := d.Checker.Discover(ctx, issuer)
 		return discovery{md: md, src: src, err: err}, err == nil
 	})
@@ -267,6 +264,11 @@ func (d shared) Discover(ctx context.Context, issuer *url.URL) (*oauth.Metadata,
 // for another config of the namespace.
 func (d shared) Probe(ctx context.Context, r oauth.ProbeRequest) oauth.ProbeResult {
 	a, err := d.v.share(ctx, "probe\n"+probeKey(d.key, d.namespace, r), func(ctx context.Context) (any, bool) {
+		release, err := d.v.limits.acquire(ctx, d.namespace, hostOf(r.TokenURL))
+		if err != nil {
+			return oauth.ProbeResult{Outcome: oauth.OutcomeUnreachable, Message: msgWaitSlot}, false
+		}
+		defer release()
 		res := d.Checker.Probe(ctx, r)
 		return res, res.Outcome == oauth.OutcomeCredentialsAccepted
 	})
@@ -410,4 +412,13 @@ func check(ctx context.Context, c Checker, te *v1alpha1.TokenExchangeConfig, sec
 
 func failed(reason xpv2.ConditionReason, format string, a ...any) verification {
 	return verification{outcome: v1alpha1.VerificationFailed, reason: reason, message: fmt.Sprintf(format, a...)}
+}
+
+// hostOf is rawURL's host (with its port), "" when it does not parse.
+func hostOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
 }

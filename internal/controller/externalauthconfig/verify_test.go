@@ -265,40 +265,113 @@ func (c *blockingChecker) Probe(context.Context, oauth.ProbeRequest) oauth.Probe
 }
 
 func TestVerifierBoundsChecks(t *testing.T) {
-	ch := &blockingChecker{release: make(chan struct{})}
-	v := newVerifier(func(*http.Client) Checker { return ch }, 10*time.Minute, 30*time.Second)
-	noIssuer := te(func(c *v1alpha1.TokenExchangeConfig) { c.IssuerURL = "" })
-
-	var wg sync.WaitGroup
-	for i := range 3 * maxChecks {
-		wg.Go(func() {
-			// Each its own audience: identical probes would be sent once.
-			own := noIssuer.DeepCopy()
-			own.Audience = fmt.Sprint("backend-", i)
-			v.Verify(context.Background(), request{uid: types.UID(fmt.Sprint(i)), hash: "h", te: own})
+	cases := map[string]struct {
+		reason string
+		// namespace and host of request i.
+		namespace, host func(i int) string
+		want            int32
+	}{
+		"All": {
+			reason:    "However many configs of however many tenants reconcile together, servers see at most maxChecks requests at once.",
+			namespace: func(i int) string { return fmt.Sprint("team-", i) },
+			host:      func(i int) string { return fmt.Sprint("auth-", i, ".example.com") },
+			want:      maxChecks,
+		},
+		"PerNamespace": {
+			reason:    "One tenant's configs hold at most maxPerNamespace, whatever hosts they name.",
+			namespace: func(int) string { return "team-a" },
+			host:      func(i int) string { return fmt.Sprint("auth-", i, ".example.com") },
+			want:      maxPerNamespace,
+		},
+		"PerHost": {
+			reason:    "One host gets at most maxPerHost, whoever asks.",
+			namespace: func(i int) string { return fmt.Sprint("team-", i) },
+			host:      func(int) string { return "auth.example.com" },
+			want:      maxPerHost,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			ch := &blockingChecker{release: make(chan struct{})}
+			v := newVerifier(func(*http.Client) Checker { return ch }, 10*time.Minute, 30*time.Second)
+			var wg sync.WaitGroup
+			for i := range 3 * maxChecks {
+				wg.Go(func() {
+					// Each its own audience: identical probes would be sent once.
+					own := te(func(c *v1alpha1.TokenExchangeConfig) {
+						c.IssuerURL = ""
+						c.TokenURL = "https://" + tc.host(i) + "/token"
+						c.Audience = fmt.Sprint("backend-", i)
+					})
+					v.Verify(context.Background(), request{uid: types.UID(fmt.Sprint(i)), namespace: tc.namespace(i), hash: "h", te: own})
+				})
+			}
+			// Wait until the bound is reached, then let everything through.
+			for deadline := time.Now().Add(10 * time.Second); ch.inFlight.Load() < tc.want && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			close(ch.release)
+			wg.Wait()
+			if got := ch.peak.Load(); got != tc.want {
+				t.Errorf("%s\nrequests in flight at once: got %d, want %d", tc.reason, got, tc.want)
+			}
 		})
-	}
-	// Wait until the slots are full, then let everything through.
-	for deadline := time.Now().Add(10 * time.Second); ch.inFlight.Load() < maxChecks && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
-	close(ch.release)
-	wg.Wait()
-	if got := ch.peak.Load(); got != maxChecks {
-		t.Errorf("checks in flight at once: got %d, want %d", got, maxChecks)
 	}
 
 	// A reconcile that runs out of time while waiting fails, and says so.
+	ch := &blockingChecker{release: make(chan struct{})}
 	full := newVerifier(func(*http.Client) Checker { return ch }, 10*time.Minute, 30*time.Second)
 	for range maxChecks {
-		full.slots <- struct{}{}
+		full.limits.all <- struct{}{}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	res := full.Verify(ctx, request{uid: "late", hash: "h", te: noIssuer})
+	res := full.Verify(ctx, request{uid: "late", hash: "h", te: te(func(c *v1alpha1.TokenExchangeConfig) { c.IssuerURL = "" })})
 	if res.outcome != v1alpha1.VerificationFailed || res.reason != ReasonAuthorizationServerUnreachable {
 		t.Errorf("waiting past the deadline: got %s %s, want Failed %s", res.outcome, res.reason, ReasonAuthorizationServerUnreachable)
 	}
+}
+
+// TestVerifierTarpit: a tenant whose server answers nothing holds only its
+// own namespace's slots: another tenant's configs verify meanwhile.
+func TestVerifierTarpit(t *testing.T) {
+	ch := &tarpit{fakeChecker: fakeChecker{probe: oauth.ProbeResult{Outcome: oauth.OutcomeCredentialsAccepted}}, release: make(chan struct{})}
+	defer close(ch.release)
+	v := newVerifier(func(*http.Client) Checker { return ch }, 10*time.Minute, 30*time.Second)
+	for i := range 3 * maxChecks {
+		go v.Verify(context.Background(), request{uid: types.UID(fmt.Sprint("slow-", i)), namespace: "mallory", hash: "h", te: te(func(c *v1alpha1.TokenExchangeConfig) {
+			c.IssuerURL = ""
+			c.TokenURL = fmt.Sprint("https://tarpit-", i, ".example.com/token")
+			c.Audience = fmt.Sprint("a-", i)
+		})})
+	}
+	for deadline := time.Now().Add(10 * time.Second); ch.held.Load() < maxPerNamespace && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res := v.Verify(ctx, request{uid: "alice", namespace: "alice", hash: "h", te: te(func(c *v1alpha1.TokenExchangeConfig) { c.IssuerURL = "" })})
+	if res.outcome != v1alpha1.VerificationSucceeded {
+		t.Errorf("another tenant's config while %d tarpitted requests wait: got %s %s (%s), want Succeeded", ch.held.Load(), res.outcome, res.reason, res.message)
+	}
+	if got := ch.held.Load(); got != maxPerNamespace {
+		t.Errorf("the tarpit holds %d requests, want its namespace's %d", got, maxPerNamespace)
+	}
+}
+
+// tarpit never answers probes to hosts named tarpit-*, until released.
+type tarpit struct {
+	fakeChecker
+	release chan struct{}
+	held    atomic.Int32
+}
+
+func (c *tarpit) Probe(ctx context.Context, r oauth.ProbeRequest) oauth.ProbeResult {
+	if strings.Contains(r.TokenURL, "://tarpit-") {
+		c.held.Add(1)
+		<-c.release
+	}
+	return c.fakeChecker.Probe(ctx, r)
 }
 
 func TestVerifierSharesDiscovery(t *testing.T) {
@@ -398,7 +471,9 @@ func TestVerifierCoalescesDiscovery(t *testing.T) {
 			results[i] = v.Verify(context.Background(), request{uid: types.UID(fmt.Sprint(i)), hash: "h", te: te()})
 		})
 	}
-	for deadline := time.Now().Add(10 * time.Second); len(v.slots) < maxChecks && time.Now().Before(deadline); {
+	// Waiting for another config's answer holds no slot: only the one
+	// discovery in flight does.
+	for deadline := time.Now().Add(10 * time.Second); len(v.limits.all) < 1 && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
