@@ -31,7 +31,7 @@ func TestBackend(t *testing.T) {
 	xr := strings.Replace(xrNoAuth, `"metadata":{`, `"metadata":{`+xrUID, 1)
 	// up is everything else the XR composes, observed ready.
 	up := map[string]string{render.NameDeployment: `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"plain"},"status":{"conditions":[{"type":"Available","status":"True"}]}}`}
-	for _, n := range []string{render.NameServerServiceAccount, render.NameProxyRunnerRole, render.NameProxyRunnerRoleBinding, render.NameProxyRunnerServiceAccount, render.NameRunConfig, render.NameService} {
+	for _, n := range []string{render.NameServerServiceAccount, render.NameProxyRunnerRoleBinding, render.NameProxyRunnerServiceAccount, render.NameRunConfig, render.NameService} {
 		up[n] = `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"any"}}`
 	}
 	legacy := strings.Replace(xrLegacy, `"metadata":{`, `"metadata":{`+xrUID, 1)

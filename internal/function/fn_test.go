@@ -115,9 +115,9 @@ func summarize(rsp *fnv1.RunFunctionResponse) got {
 func config(ns string) string { return strings.ReplaceAll(configReady, "%NS%", ns) }
 
 var (
-	workload = []string{render.NameDeployment, render.NameUsage, render.NameServerServiceAccount, render.NameProxyRunnerRole,
+	workload = []string{render.NameDeployment, render.NameUsage, render.NameServerServiceAccount,
 		render.NameProxyRunnerRoleBinding, render.NameProxyRunnerServiceAccount, render.NameRunConfig, render.NameService}
-	rbacOnly = []string{render.NameServerServiceAccount, render.NameProxyRunnerRole, render.NameProxyRunnerRoleBinding,
+	rbacOnly = []string{render.NameServerServiceAccount, render.NameProxyRunnerRoleBinding,
 		render.NameProxyRunnerServiceAccount, render.NameService}
 )
 
@@ -237,7 +237,7 @@ func TestRunFunction(t *testing.T) {
 			req:    req{xr: xrNoAuth, input: `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload","configMode":"ConfigMap"}`},
 			want: got{
 				Conditions: map[string]string{TypeExternalAuthReady: "TRUE/NotConfigured", TypeTokenExchangeActive: "FALSE/NotConfigured", TypeMCPServerReady: "FALSE/" + ReasonWaitingForRunner},
-				Resources:  []string{render.NameDeployment, render.NameServerServiceAccount, render.NameProxyRunnerRole, render.NameProxyRunnerRoleBinding, render.NameProxyRunnerServiceAccount, render.NameRunConfig, render.NameService},
+				Resources:  []string{render.NameDeployment, render.NameServerServiceAccount, render.NameProxyRunnerRoleBinding, render.NameProxyRunnerServiceAccount, render.NameRunConfig, render.NameService},
 				Status:     map[string]any{"url": "http://mcp-plain-proxy.team-a.svc.cluster.local:8080"},
 			},
 		},
@@ -288,7 +288,7 @@ func TestRunFunction(t *testing.T) {
 			},
 			want: got{
 				Conditions: map[string]string{TypeExternalAuthReady: "TRUE/NotConfigured", TypeTokenExchangeActive: "FALSE/NotConfigured", TypeMCPServerReady: "FALSE/" + ReasonWaitingForRunner},
-				Resources:  []string{render.NameDeployment, render.NameServerServiceAccount, render.NameProxyRunnerRole, render.NameProxyRunnerRoleBinding, render.NameProxyRunnerServiceAccount, render.NameRunConfig, render.NameService},
+				Resources:  []string{render.NameDeployment, render.NameServerServiceAccount, render.NameProxyRunnerRoleBinding, render.NameProxyRunnerServiceAccount, render.NameRunConfig, render.NameService},
 				Status:     map[string]any{"url": "http://mcp-github-x7k2p-proxy.team-c.svc.cluster.local:8080"},
 			},
 		},

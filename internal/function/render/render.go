@@ -33,8 +33,7 @@ import (
 // Names of the composed resources in the function pipeline (not object names).
 const (
 	NameProxyRunnerServiceAccount = "proxy-runner-serviceaccount"
-	NameProxyRunnerRole           = "proxy-runner-role"
-	NameProxyRunnerRoleBinding    = "proxy-runner-rolebinding"
+	NameProxyRunnerRoleBinding    = "proxy-runner-binding"
 	NameServerServiceAccount      = "mcp-serviceaccount"
 	NameRunConfig                 = "runconfig"
 	NameDeployment                = "deployment"
@@ -199,16 +198,13 @@ func Workload(s *Server, a *platform.ExternalAuthStatus, in *v1beta1.Workload) [
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
 			ObjectMeta: meta(runner, s, in, nil),
 		}},
-		{NameProxyRunnerRole, &rbacv1.Role{
-			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "Role"},
-			ObjectMeta: meta(runner, s, in, nil),
-			Rules:      ProxyRunnerRules(),
-		}},
 		{NameProxyRunnerRoleBinding, &rbacv1.RoleBinding{
 			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
-			ObjectMeta: meta(runner, s, in, nil),
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: runner},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: runner, Namespace: s.Namespace}},
+			ObjectMeta: meta(s.Name+"-mcp-proxy-runner", s, in, nil),
+			// A ClusterRole the platform installs once: Crossplane may bind
+			// it, and only it, and writes no Roles of its own.
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: ProxyRunnerClusterRole},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: runner, Namespace: s.Namespace}},
 		}},
 	}
 	if s.Spec.ServiceAccount == nil {
@@ -340,11 +336,16 @@ func usage(s *Server, a *platform.ExternalAuthStatus, in *v1beta1.Workload) *pro
 	return u
 }
 
+// ProxyRunnerClusterRole is the ClusterRole every proxy runner is bound to,
+// in its own namespace only (a RoleBinding). The platform installs it
+// (cluster/rbac/aggregate-to-crossplane.yaml); Crossplane may bind it and no
+// other role.
+const ProxyRunnerClusterRole = "crossmcp:mcp-proxy-runner"
+
 // ProxyRunnerRules are what the proxy runner needs to run the MCP server as a
-// StatefulSet: ToolHive's operator's rules. Never secrets. Crossplane may
-// compose a Role only with rights it holds itself:
-// cluster/rbac/aggregate-to-crossplane.yaml grants it these, and the e2e
-// checks that it does.
+// StatefulSet: ToolHive's operator's rules, pods/attach for stdio servers.
+// Never secrets. They are ProxyRunnerClusterRole's rules; a test keeps the
+// two the same.
 func ProxyRunnerRules() []rbacv1.PolicyRule {
 	all := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
 	return []rbacv1.PolicyRule{

@@ -82,7 +82,7 @@ func TestWorkloadObjects(t *testing.T) {
 		"ConfigMapMode": {
 			reason: "A server with external auth gets RBAC, its service account, the RunConfig, the Deployment, the Service and a Usage.",
 			srv:    server(), auth: auth(), mode: v1beta1.ConfigModeConfigMap,
-			want: []string{NameDeployment, NameUsage, NameServerServiceAccount, NameProxyRunnerRole, NameProxyRunnerRoleBinding, NameProxyRunnerServiceAccount, NameRunConfig, NameService},
+			want: []string{NameDeployment, NameUsage, NameServerServiceAccount, NameProxyRunnerRoleBinding, NameProxyRunnerServiceAccount, NameRunConfig, NameService},
 		},
 		"OwnServiceAccountNoAuth": {
 			reason: "A named service account is not created, and without external auth there is no Usage.",
@@ -91,7 +91,7 @@ func TestWorkloadObjects(t *testing.T) {
 				s.Spec.ExternalAuth = nil
 			}),
 			mode: v1beta1.ConfigModeConfigMap,
-			want: []string{NameDeployment, NameProxyRunnerRole, NameProxyRunnerRoleBinding, NameProxyRunnerServiceAccount, NameRunConfig, NameService},
+			want: []string{NameDeployment, NameProxyRunnerRoleBinding, NameProxyRunnerServiceAccount, NameRunConfig, NameService},
 		},
 	}
 	for name, tc := range cases {
