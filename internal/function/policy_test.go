@@ -45,8 +45,10 @@ func TestCheckPolicy(t *testing.T) {
 		},
 		"DefaultsSecretRefused": {
 			reason: "Without a policy, an MCPServer cannot expose a Secret of the namespace to its server, and so to whoever wrote it.",
-			srv:    srv(func(s *platform.MCPServerSpec) { s.Secrets = []platform.SecretEnv{{Name: "db-root-password", Key: "password"}} }),
-			want:   `spec.secrets[0]: Secret "db-root-password" is not one the Composition's policy lets an MCPServer expose (policy.secrets [])`,
+			srv: srv(func(s *platform.MCPServerSpec) {
+				s.Secrets = []platform.SecretEnv{{Name: "db-root-password", Key: "password"}}
+			}),
+			want: `spec.secrets[0]: Secret "db-root-password" is not one the Composition's policy lets an MCPServer expose (policy.secrets [])`,
 		},
 		"AllowedEverything": {
 			reason: "What the policy allows is allowed.",

@@ -112,7 +112,7 @@ func TestXRDSchema(t *testing.T) {
 		spec   func(map[string]any)
 		want   string
 	}{
-		"NoImage":       {reason: "image is required", spec: func(s map[string]any) { delete(s, "image") }, want: "spec.image: Required value"},
+		"NoImage": {reason: "image is required", spec: func(s map[string]any) { delete(s, "image") }, want: "spec.image: Required value"},
 		"ImageIsFlag": {reason: "the image is an argument of the proxy runner: never a flag to it", spec: func(s map[string]any) {
 			s["image"] = `--k8s-pod-patch={"spec":{"hostNetwork":true}}`
 		}, want: "image must not start with '-'"},
