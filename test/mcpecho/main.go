@@ -22,8 +22,7 @@ import (
 
 func main() {
 	addr := flag.String("address", "127.0.0.1:8080", "Address to serve MCP on (any path).")
-	// The runner tells the MCP server its transport as ToolHive does.
-	transport := flag.String("transport", cmp.Or(os.Getenv("MCP_TRANSPORT"), "streamable-http"), "streamable-http or sse.")
+	transport := flag.String("transport", "", "streamable-http or sse. Default: $MCP_TRANSPORT, as the runner sets it, else streamable-http.")
 	flag.Parse()
 
 	// A server per session: over SSE a tool call carries no HTTP request of
@@ -32,17 +31,20 @@ func main() {
 	// It stands in for a pod, which the plane puts on a loopback address:
 	// the SDK's DNS-rebinding guard for local servers would refuse the
 	// proxy's Host header (the Service's name).
-	var h http.Handler
-	switch *transport {
+	var (
+		h    http.Handler
+		mode string
+	)
+	switch cmp.Or(*transport, os.Getenv("MCP_TRANSPORT"), "streamable-http") {
 	case "streamable-http":
-		h = mcp.NewStreamableHTTPHandler(get, &mcp.StreamableHTTPOptions{DisableLocalhostProtection: true})
+		h, mode = mcp.NewStreamableHTTPHandler(get, &mcp.StreamableHTTPOptions{DisableLocalhostProtection: true}), "streamable-http"
 	case "sse":
-		h = mcp.NewSSEHandler(get, &mcp.SSEOptions{DisableLocalhostProtection: true})
+		h, mode = mcp.NewSSEHandler(get, &mcp.SSEOptions{DisableLocalhostProtection: true}), "sse"
 	default:
-		log.Fatalf("transport %q: mcpecho serves streamable-http and sse", *transport)
+		log.Fatal("unknown transport: mcpecho serves streamable-http and sse")
 	}
 	s := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	log.Printf("mcpecho serving MCP (%s) on %s", *transport, *addr)
+	log.Printf("mcpecho serving MCP (%s)", mode)
 	log.Fatal(s.ListenAndServe())
 }
 
