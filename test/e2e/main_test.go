@@ -59,6 +59,9 @@ func run(m *testing.M) int {
 			_ = os.Setenv(k, v)
 		}
 	}
+	// A run that timed out left its plane running (a timeout skips the
+	// deferred stop): stop it by its pid files before deleting them.
+	_, _ = local("stop")
 	_ = os.RemoveAll(state)
 	defer func() { _, _ = local("stop") }()
 	for _, step := range []string{"start", "install"} {

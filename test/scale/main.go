@@ -84,6 +84,9 @@ func (c *cli) run() error {
 }
 
 func (c *cli) measure(ctx context.Context, r *report.Report) error {
+	// An earlier run that timed out or kept its plane left it running:
+	// stop it by its pid files before deleting them.
+	_, _ = c.local("stop")
 	_ = os.RemoveAll(c.State)
 	if !c.Keep {
 		defer func() { _, _ = c.local("stop") }()
