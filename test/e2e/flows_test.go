@@ -341,16 +341,7 @@ func TestRotation(t *testing.T) {
 		secretsUsed = append(secretsUsed, value)
 		before := getConfig(t, ns, "backend-api").Status.AtProvider.ConfigHash
 		start := time.Now()
-		if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			s := &corev1.Secret{}
-			if err := kube.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "idp-client"}, s); err != nil {
-				return err
-			}
-			s.Data["client-secret"] = []byte(value)
-			return kube.Update(context.Background(), s)
-		}); err != nil {
-			t.Fatal(err)
-		}
+		setClientSecret(t, ns, value)
 		wait.For(t, time.Minute, "rotation reaches the pod template", func() string {
 			h := getConfig(t, ns, "backend-api").Status.AtProvider.ConfigHash
 			if h == before {
