@@ -140,7 +140,7 @@ func ownedBy(o unstructured.Unstructured, kind string) bool {
 func wantCensus(servers int) map[string]int {
 	return map[string]int{
 		"Deployment": servers, "ReplicaSet": servers, "StatefulSet": servers, "Service": servers, "ConfigMap": servers, "ServiceAccount": 2 * servers,
-		"Role": servers, "RoleBinding": servers, "Usage": servers, "Secret": servers,
+		"RoleBinding": servers, "Usage": servers, "Secret": servers,
 	}
 }
 
