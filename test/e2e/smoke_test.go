@@ -49,7 +49,7 @@ func TestPackagesHealthy(t *testing.T) {
 
 // composedKinds are what the quick start's MCPServer composes, the
 // StatefulSet the proxy runner created included: the XR adopts it.
-var composedKinds = []string{"Deployment/fetch", "Usage/fetch-external-auth", "RoleBinding/fetch-proxy-runner", "Role/fetch-proxy-runner",
+var composedKinds = []string{"Deployment/fetch", "Usage/fetch-external-auth", "RoleBinding/fetch-mcp-proxy-runner",
 	"ConfigMap/fetch-runconfig", "ServiceAccount/fetch-proxy-runner", "ServiceAccount/fetch-sa", "Service/mcp-fetch-proxy", "StatefulSet/fetch"}
 
 // TestQuickStart applies the README's example the way make run does and
