@@ -333,8 +333,8 @@ func TestRBACRequestsAsServiceAccounts(t *testing.T) {
 		{providerSA, "update externalauthconfigs/status"},
 		{providerSA, "create secrets"},
 		// Crossplane composes with server-side apply: a patch creates.
-		{crossplaneSA, "patch roles"},
 		{crossplaneSA, "patch rolebindings"},
+		{crossplaneSA, "patch statefulsets"}, // adopts the MCP server's
 		{crossplaneSA, "patch usages"},
 		{crossplaneSA, "patch deployments"},
 		{crossplaneSA, "patch mcpservers/status"},
@@ -342,6 +342,9 @@ func TestRBACRequestsAsServiceAccounts(t *testing.T) {
 		if !by[want.user][want.write] {
 			t.Errorf("the audit log has no %q in namespace %s by %s; that user wrote %v", want.write, ns, want.user, keys(by[want.user]))
 		}
+	}
+	if by[crossplaneSA]["patch roles"] || by[crossplaneSA]["create roles"] {
+		t.Errorf("Crossplane wrote Roles in %s: the runner's rights are the ClusterRole %s", ns, render.ProxyRunnerClusterRole)
 	}
 	// Provider config users are counted from the configs, not recorded.
 	if by[providerSA]["create providerconfigusages"] {
