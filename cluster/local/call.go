@@ -63,9 +63,18 @@ func (c *callCmd) Run(p *paths) error {
 	if err != nil {
 		return err
 	}
-	r, err := whoami.Call(ctx, endpoint, http.Header{"Authorization": {"Bearer " + tok}})
-	if err != nil {
-		return fmt.Errorf("the call with %s's token failed: %w (proxy log: %s)", c.Subject, err, p.state+"/pods")
+	// The runner may answer before it resolves the MCP server's Service,
+	// which it creates itself: it reads the hosts file again within
+	// seconds. So the call is tried until it succeeds or time runs out.
+	var (
+		r    whoami.Report
+		last error
+	)
+	if err := wait.PollUntilContextTimeout(ctx, time.Second, c.Timeout, true, func(ctx context.Context) (bool, error) {
+		r, last = whoami.Call(ctx, endpoint, http.Header{"Authorization": {"Bearer " + tok}})
+		return last == nil, nil
+	}); err != nil {
+		return fmt.Errorf("the call with %s's token failed: %w (proxy log: %s)", c.Subject, last, p.state+"/pods")
 	}
 	fmt.Printf("  with %s's token (aud %s): initialize and tools/call whoami succeeded; the MCP server received:\n", c.Subject, c.Audience)
 	printReport(r)
