@@ -9,8 +9,9 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
@@ -77,18 +78,22 @@ func adoptBackend(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, s
 	if err != nil {
 		return backend{}, err
 	}
-	var sts *unstructured.Unstructured
+	var found map[string]any
 	for _, r := range rr[RequiredBackend] {
 		if r.Resource.GetName() == srv.Name && r.Resource.GetNamespace() == srv.Namespace {
-			sts = &unstructured.Unstructured{Object: r.Resource.Object}
+			found = r.Resource.Object
 		}
 	}
-	if o, ok := observed[RequiredBackend]; ok && sts == nil {
+	if o, ok := observed[RequiredBackend]; ok && found == nil {
 		// Composed already: never let a missing answer garbage collect it.
-		sts = &unstructured.Unstructured{Object: o.GetResource().AsMap()}
+		found = o.GetResource().AsMap()
 	}
-	if sts == nil {
+	if found == nil {
 		return backend{reason: ReasonWaitingForRunner, message: fmt.Sprintf("waiting for the proxy runner to create StatefulSet %q", srv.Name)}, nil
+	}
+	sts := &appsv1.StatefulSet{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(found, sts); err != nil {
+		return backend{}, errors.Wrap(err, errConvert)
 	}
 	if c := metav1.GetControllerOf(sts); c != nil && c.UID != xr {
 		return backend{reason: ReasonControlledElsewhere, message: fmt.Sprintf("StatefulSet %q is controlled by %s %q, not by this MCPServer: it is left alone, and the proxy runner's changes to it may fight with its controller", srv.Name, c.Kind, c.Name)}, nil
@@ -115,28 +120,9 @@ func adoptBackend(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, s
 
 // statefulSetReady is true once the controller has seen the latest spec and
 // every replica is ready.
-func statefulSetReady(sts *unstructured.Unstructured) bool {
-	replicas, found := number(sts, "spec", "replicas")
-	if !found {
-		replicas = 1
-	}
-	generation, _ := number(sts, "metadata", "generation")
-	observed, _ := number(sts, "status", "observedGeneration")
-	ready, _ := number(sts, "status", "readyReplicas")
-	return observed >= generation && ready >= replicas
-}
-
-// number reads an integer field. Objects that came through a protobuf Struct
-// hold their numbers as float64, others as int64.
-func number(u *unstructured.Unstructured, fields ...string) (int64, bool) {
-	v, found, _ := unstructured.NestedFieldNoCopy(u.Object, fields...)
-	switch n := v.(type) {
-	case int64:
-		return n, found
-	case float64:
-		return int64(n), found
-	}
-	return 0, false
+func statefulSetReady(sts *appsv1.StatefulSet) bool {
+	replicas := ptr.Deref(sts.Spec.Replicas, 1)
+	return sts.Status.ObservedGeneration >= sts.Generation && sts.Status.ReadyReplicas >= replicas
 }
 
 // require adds a required resource to the response, keeping the others.
