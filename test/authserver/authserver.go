@@ -238,7 +238,7 @@ func (s *Server) demoClientSecrets(w http.ResponseWriter, r *http.Request) {
 	id, secret, ok := r.BasicAuth()
 	id, errID := url.QueryUnescape(id)
 	secret, errSecret := url.QueryUnescape(secret)
-	if !ok || errID != nil || errSecret != nil || id != s.client.id || !s.client.knows(secret) {
+	if !ok || errID != nil || errSecret != nil || !s.client.authenticates(id, secret) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="client"`)
 		http.Error(w, "authenticate as the client, with a secret it has", http.StatusUnauthorized)
 		return

@@ -72,7 +72,7 @@ func (s *tokenStorage) GetClientByClientID(_ context.Context, clientID string) (
 // AuthorizeClientIDSecret implements op.Storage. op turns an error into
 // invalid_client (HTTP 401).
 func (s *tokenStorage) AuthorizeClientIDSecret(_ context.Context, clientID, clientSecret string) error {
-	if clientID != s.client.id || !s.client.knows(clientSecret) {
+	if !s.client.authenticates(clientID, clientSecret) {
 		return errors.New("invalid client_id or client_secret")
 	}
 	return nil
@@ -202,10 +202,11 @@ func newClient(id, secret string) *client {
 	return &client{id: id, secrets: map[string]bool{secret: true}}
 }
 
-func (c *client) knows(secret string) bool {
+// authenticates says whether id and secret are this client's.
+func (c *client) authenticates(id, secret string) bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.secrets[secret]
+	return id == c.id && c.secrets[secret]
 }
 
 // rotate adds and revokes secrets; the client keeps at least one.
