@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -87,18 +86,9 @@ func (c *cli) run() error {
 	}
 
 	mgr, err := ctrl.NewManager(ratelimiter.LimitRESTConfig(cfg, c.MaxReconcileRate), ctrl.Options{
-		Scheme: s,
-		// managedFields are never read here and are a large part of every
-		// cached Secret and config; the CRD gate needs only names, versions
-		// and conditions of the cluster's CRDs, not their schemas. Both keep
-		// memory flat at scale.
-		Cache: cache.Options{
-			SyncPeriod:       &c.SyncInterval,
-			DefaultTransform: cache.TransformStripManagedFields(),
-			ByObject: map[client.Object]cache.ByObject{
-				&apiextensionsv1.CustomResourceDefinition{}: {Transform: customresourcesgate.TransformStripCRDSchema},
-			},
-		},
+		Scheme:                     s,
+		Cache:                      mcpcontroller.CacheOptions(c.SyncInterval),
+		Client:                     mcpcontroller.ClientOptions(),
 		LeaderElection:             c.LeaderElection,
 		LeaderElectionID:           "crossplane-leader-election-provider-mcp",
 		LeaderElectionResourceLock: "leases",

@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -45,6 +46,10 @@ var (
 	kube       client.Client
 	idp        *authserver.Server
 	kubeconfig []byte
+	// mgr is the provider's manager; apiLog its Secret and ConfigMap
+	// requests.
+	mgr    ctrl.Manager
+	apiLog = &requestLog{}
 )
 
 func TestMain(m *testing.M) {
@@ -91,8 +96,12 @@ func run(m *testing.M) int {
 	_ = apiextensionsv1.AddToScheme(s)
 	_ = apis.AddToScheme(s)
 
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mcfg := rest.CopyConfig(cfg)
+	mcfg.Wrap(apiLog.wrap)
+	mgr, err = ctrl.NewManager(mcfg, ctrl.Options{
 		Scheme:                 s,
+		Cache:                  mcpcontroller.CacheOptions(time.Hour),
+		Client:                 mcpcontroller.ClientOptions(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})

@@ -32,6 +32,7 @@ import (
 	mcpv1alpha1 "github.com/crossmcp/provider-mcp/apis/v1alpha1"
 	"github.com/crossmcp/provider-mcp/internal/authconfig"
 	"github.com/crossmcp/provider-mcp/internal/controller/quiet"
+	"github.com/crossmcp/provider-mcp/internal/controller/valuecache"
 	"github.com/crossmcp/provider-mcp/internal/hashkey"
 )
 
@@ -92,8 +93,11 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 	if err != nil {
 		return err
 	}
+	// Secrets and ConfigMaps are read through a cache of just the ones
+	// read, checked against a watch of everyone's metadata.
+	kube := valuecache.New(mgr.GetClient(), mgr.GetCache())
 	c := &connector{
-		kube:        mgr.GetClient(),
+		kube:        kube,
 		verifier:    newVerifier(eo.Checker, eo.VerifyInterval, eo.RetryInterval),
 		recorder:    recorder,
 		policies:    policies,
@@ -127,7 +131,7 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 		opts = append(opts, managed.WithMetricRecorder(o.MetricOptions.MRMetrics))
 	}
 
-	r := managed.NewReconciler(quiet.Manager{Manager: mgr}, resource.ManagedKind(v1alpha1.ExternalAuthConfigGroupVersionKind), opts...)
+	r := managed.NewReconciler(quiet.Manager{Manager: valuecache.Manager{Manager: mgr, Client: kube}}, resource.ManagedKind(v1alpha1.ExternalAuthConfigGroupVersionKind), opts...)
 
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(name).
@@ -135,7 +139,7 @@ func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
 		For(&v1alpha1.ExternalAuthConfig{}, builder.WithPredicates(resource.DesiredStateChanged())).
 		// A rotated secret reaches the connection secret within seconds, not
 		// at the next poll; so does a provider config's new CA bundle.
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(configsForSecret(mgr.GetClient()))).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(configsForSecret(mgr.GetClient()))).
 		// Provider config settings apply within seconds too. Only their
 		// spec matters: their controller writes status.users whenever a
 		// config comes or goes, which must not reconcile every user.
