@@ -2,8 +2,8 @@
 // control plane (cluster/local) in a state folder of its own, installs the
 // packages and measures, against the real API server:
 //
-//   - provider convergence: N ExternalAuthConfigs with their Secrets until all
-//     are Ready with connection secrets, against the floor of a plain client
+//   - provider convergence: N ExternalAuthConfigs with their Secrets, in a
+//     cluster holding 5,000 unrelated 10 KiB Secrets, until all are Ready with connection secrets, against the floor of a plain client
 //     making the same writes, and the provider's peak RSS;
 //   - steady state: the provider's API requests over two poll intervals;
 //   - XR throughput: M MCPServers created at once until all are Ready;
@@ -34,6 +34,7 @@ import (
 type cli struct {
 	Configs   int           `default:"200" help:"ExternalAuthConfigs to converge (the issue's large run is 1000)."`
 	Servers   int           `default:"50" help:"MCPServers to create at once."`
+	Unrelated int           `default:"5000" help:"Secrets of 10 KiB no config references, created before the configs: the provider must not hold them."`
 	Rotations int           `default:"20" help:"Client Secret rotations to time, one per MCPServer."`
 	Poll      time.Duration `default:"30s" help:"Poll interval of the provider and Crossplane; steady state is watched for two."`
 	Micro     string        `type:"path" help:"go test -bench -benchmem output to include in the report."`
