@@ -136,6 +136,48 @@ func (c *Client) Get(ctx context.Context, nn client.ObjectKey, obj client.Object
 	return nil
 }
 
+// Create creates obj; a Secret or ConfigMap is cached as the API server
+// returned it, so reading back what the provider wrote (its connection
+// secrets) costs no request.
+func (c *Client) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
+	if err := c.Client.Create(ctx, obj, opts...); err != nil {
+		return err
+	}
+	c.written(obj, len(opts))
+	return nil
+}
+
+// Update updates obj, caching a Secret or ConfigMap as Create does.
+func (c *Client) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
+	if err := c.Client.Update(ctx, obj, opts...); err != nil {
+		return err
+	}
+	c.written(obj, len(opts))
+	return nil
+}
+
+// Patch patches obj, caching a Secret or ConfigMap as Create does.
+func (c *Client) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+	if err := c.Client.Patch(ctx, obj, patch, opts...); err != nil {
+		return err
+	}
+	c.written(obj, len(opts))
+	return nil
+}
+
+// written caches what the API server returned for a write made without
+// options: one with options may be a dry run, whose answer was not stored.
+func (c *Client) written(obj client.Object, opts int) {
+	if opts > 0 || !valued(obj) || obj.GetResourceVersion() == "" {
+		return
+	}
+	gvk, err := c.GroupVersionKindFor(obj)
+	if err != nil {
+		return
+	}
+	c.store(key{gk: gvk.GroupKind(), NamespacedName: client.ObjectKeyFromObject(obj)}, obj)
+}
+
 // Len returns how many values are cached.
 func (c *Client) Len() int {
 	c.mu.Lock()

@@ -2,6 +2,7 @@ package valuecache
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ type world struct {
 	versions map[string]string
 	metaErr  error
 	reads    int
+	version  int
 	now      time.Time
 }
 
@@ -59,6 +61,15 @@ func (w *world) put(o client.Object, rv string, lag bool) {
 	}
 }
 
+func (w *world) write(obj client.Object, dryRun bool) error {
+	w.version++
+	obj.SetResourceVersion(fmt.Sprint(w.version))
+	if !dryRun {
+		w.put(obj.DeepCopyObject().(client.Object), obj.GetResourceVersion(), false)
+	}
+	return nil
+}
+
 func (w *world) client(t *testing.T) *Client {
 	api := &test.MockClient{
 		MockGet: func(_ context.Context, k client.ObjectKey, obj client.Object) error {
@@ -74,6 +85,14 @@ func (w *world) client(t *testing.T) *Client {
 				o.(*corev1.ConfigMap).DeepCopyInto(d)
 			}
 			return nil
+		},
+		// A write stores obj at the API server, with the next version,
+		// unless it is a dry run; the watch sees it at once.
+		MockCreate: func(_ context.Context, obj client.Object, opts ...client.CreateOption) error {
+			return w.write(obj, (&client.CreateOptions{}).ApplyOptions(opts).DryRun != nil)
+		},
+		MockPatch: func(_ context.Context, obj client.Object, _ client.Patch, opts ...client.PatchOption) error {
+			return w.write(obj, (&client.PatchOptions{}).ApplyOptions(opts).DryRun != nil)
 		},
 		MockGroupVersionKindFor: func(o runtime.Object) (schema.GroupVersionKind, error) {
 			return corev1.SchemeGroupVersion.WithKind(kindOf(o)), nil
@@ -191,6 +210,32 @@ func TestGet(t *testing.T) {
 			},
 			obj:  &corev1.ConfigMap{},
 			want: want{value: "ca", cached: 1},
+		},
+		"CreatedIsCached": {
+			reason: "What the provider wrote is read back without a request.",
+			before: func(_ *world, c *Client) {
+				_ = c.Create(context.Background(), secret("published"))
+			},
+			obj:  &corev1.Secret{},
+			want: want{value: "published", cached: 1},
+		},
+		"PatchedIsCached": {
+			reason: "A patched value is read back without a request.",
+			before: func(w *world, c *Client) {
+				w.put(secret("s3cret"), "1", false)
+				_ = c.Get(context.Background(), nn, &corev1.Secret{})
+				_ = c.Patch(context.Background(), secret("patched"), client.Merge)
+			},
+			obj:  &corev1.Secret{},
+			want: want{value: "patched", cached: 1},
+		},
+		"DryRunNotCached": {
+			reason: "A dry run's answer was never stored, so it is not cached.",
+			before: func(_ *world, c *Client) {
+				_ = c.Create(context.Background(), secret("dry"), client.DryRunAll)
+			},
+			obj:  &corev1.Secret{},
+			want: want{reads: 1, err: kerrors.NewNotFound(schema.GroupResource{}, nn.Name)},
 		},
 		"UnusedDropped": {
 			reason: "A value nobody read for the TTL is dropped, and read again when asked for.",
