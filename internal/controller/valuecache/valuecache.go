@@ -103,8 +103,9 @@ func New(c client.Client, meta client.Reader, o ...Option) *Client {
 
 // Get reads obj. A Secret or ConfigMap comes from the value cache when the
 // watched metadata has the cached copy's resourceVersion, else from the API
-// server. One the watch has not seen (yet) is read from the API server too:
-// the watch may lag a create.
+// server. One the watch does not know is not found, as with any cache: a
+// watch that lags a create brings the object's event, and so another
+// reconcile, right after.
 func (c *Client) Get(ctx context.Context, nn client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 	if !valued(obj) || len(opts) > 0 {
 		return c.Client.Get(ctx, nn, obj, opts...)
@@ -116,15 +117,15 @@ func (c *Client) Get(ctx context.Context, nn client.ObjectKey, obj client.Object
 	k := key{gk: gvk.GroupKind(), NamespacedName: nn}
 	m := &metav1.PartialObjectMetadata{}
 	m.SetGroupVersionKind(gvk)
-	err = c.meta.Get(ctx, nn, m)
-	switch {
-	case err == nil:
-		if c.load(k, m.ResourceVersion, obj) {
-			return nil
+	if err := c.meta.Get(ctx, nn, m); err != nil {
+		if kerrors.IsNotFound(err) {
+			c.forget(k)
+			return err
 		}
-	case kerrors.IsNotFound(err):
-	default:
 		return errors.Wrap(err, errGetMetadata)
+	}
+	if c.load(k, m.ResourceVersion, obj) {
+		return nil
 	}
 	if err := c.Client.Get(ctx, nn, obj); err != nil {
 		if kerrors.IsNotFound(err) {

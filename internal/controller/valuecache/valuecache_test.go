@@ -167,10 +167,10 @@ func TestGet(t *testing.T) {
 			want: want{value: "rotated", reads: 1, cached: 1},
 		},
 		"WatchLagsCreate": {
-			reason: "An object the watch has not seen yet is read from the API server.",
+			reason: "An object the watch has not seen is not found, as from any cache, and costs no request.",
 			before: func(w *world, _ *Client) { w.put(secret("s3cret"), "1", true) },
 			obj:    &corev1.Secret{},
-			want:   want{value: "s3cret", reads: 1, cached: 1},
+			want:   want{err: kerrors.NewNotFound(schema.GroupResource{}, nn.Name)},
 		},
 		"Deleted": {
 			reason: "A deleted object is not found, and its value is dropped.",
@@ -180,7 +180,7 @@ func TestGet(t *testing.T) {
 				w.objects, w.versions = map[string]client.Object{}, map[string]string{}
 			},
 			obj:  &corev1.Secret{},
-			want: want{reads: 1, err: kerrors.NewNotFound(schema.GroupResource{}, nn.Name)},
+			want: want{err: kerrors.NewNotFound(schema.GroupResource{}, nn.Name)},
 		},
 		"MetadataError": {
 			reason: "A cache that cannot answer is an error, not a reason to read the API server.",
@@ -231,11 +231,13 @@ func TestGet(t *testing.T) {
 		},
 		"DryRunNotCached": {
 			reason: "A dry run's answer was never stored, so it is not cached.",
-			before: func(_ *world, c *Client) {
-				_ = c.Create(context.Background(), secret("dry"), client.DryRunAll)
+			before: func(w *world, c *Client) {
+				w.put(secret("s3cret"), "1", false)
+				_ = c.Get(context.Background(), nn, &corev1.Secret{})
+				_ = c.Patch(context.Background(), secret("dry"), client.Merge, client.DryRunAll)
 			},
 			obj:  &corev1.Secret{},
-			want: want{reads: 1, err: kerrors.NewNotFound(schema.GroupResource{}, nn.Name)},
+			want: want{value: "s3cret", cached: 1},
 		},
 		"UnusedDropped": {
 			reason: "A value nobody read for the TTL is dropped, and read again when asked for.",
