@@ -10,7 +10,7 @@ COVER_MIN ?= 80
 
 export TOOLS_BIN
 
-.PHONY: all generate build lint test test-unit test-integration test-toolhive test-e2e goldens fuzz bench cover reviewable tools run stop status help
+.PHONY: all generate build lint test test-unit test-integration test-toolhive test-e2e goldens fuzz bench cover reviewable tools run stop status help xpkg publish
 
 all: build
 
@@ -25,6 +25,8 @@ help:
 	@echo "make goldens     rewrite the examples' rendered.yaml from crossplane render"
 	@echo "make fuzz        every fuzz test for FUZZTIME (3m) each, 12 minutes in all"
 	@echo "make bench       the Go benchmarks and the scale harness; writes _output/bench/report.md"
+	@echo "make xpkg        the three packages for linux/amd64 and linux/arm64 into _output/xpkg (VERSION)"
+	@echo "make publish     push them: REGISTRY=host/org VERSION=vX.Y.Z"
 	@echo "make reviewable  generate, lint and test"
 
 generate:
@@ -35,6 +37,32 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(OUTPUT)/bin/function ./cmd/function
 	$(GO) build -o $(OUTPUT)/bin/local ./cluster/local
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(OUTPUT)/bin/mcpecho ./test/mcpecho
+
+# A release's version: the tag on this commit, else a prerelease of v0.0.0
+# naming the commit. Packages need a semantic version.
+VERSION   ?= $(shell git describe --tags --match 'v*' --exact-match 2>/dev/null || echo v0.0.0-$$(git rev-parse --short=12 HEAD))
+REVISION  ?= $(shell git rev-parse HEAD)
+REGISTRY  ?=
+PLATFORMS := linux_amd64 linux_arm64
+
+# xpkg builds the runtime binaries for every platform and the package files
+# (a provider and a function file per platform, the configuration once).
+xpkg:
+	cluster/tools/build.sh crossplane
+	@for p in $(PLATFORMS); do \
+		for b in provider function; do \
+			echo "go build $$b for $$p"; \
+			CGO_ENABLED=0 GOOS=$${p%_*} GOARCH=$${p#*_} $(GO) build -trimpath -ldflags="-s -w" -o $(OUTPUT)/bin/$$p/$$b ./cmd/$$b || exit 1; \
+		done; \
+	done
+	rm -rf $(OUTPUT)/xpkg
+	$(GO) run ./cluster/release --out=$(OUTPUT)/xpkg --version=$(VERSION) --revision=$(REVISION) build --bin=$(OUTPUT)/bin
+
+# publish pushes what make xpkg built: each package as one multi-platform
+# index, $(REGISTRY)/<package>:$(VERSION).
+publish: xpkg
+	@if [ -z "$(REGISTRY)" ]; then echo "REGISTRY is not set: make publish REGISTRY=host/org VERSION=vX.Y.Z"; exit 1; fi
+	$(GO) run ./cluster/release --out=$(OUTPUT)/xpkg --version=$(VERSION) push --registry=$(REGISTRY)
 
 lint:
 	$(GO) vet ./...

@@ -1,6 +1,6 @@
 module github.com/crossmcp/provider-mcp
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/alecthomas/kong v1.17.0
@@ -16,6 +16,7 @@ require (
 	github.com/prometheus/procfs v0.20.1
 	github.com/zitadel/oidc/v3 v3.45.0
 	go.uber.org/zap v1.28.0
+	golang.org/x/crypto/x509roots/fallback v0.0.0-20261030153154-30a33513ff6d
 	golang.org/x/sync v0.22.0
 	golang.org/x/tools v0.49.0
 	google.golang.org/protobuf v1.36.11

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -14,12 +13,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	corev1 "k8s.io/api/core/v1"
@@ -32,6 +31,8 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	pkgv1 "github.com/crossplane/crossplane/apis/v2/pkg/v1"
 	pkgv1beta1 "github.com/crossplane/crossplane/apis/v2/pkg/v1beta1"
+
+	"github.com/crossmcp/provider-mcp/cluster/xpkg"
 )
 
 // Packages are published as xpkg.crossplane.io/crossmcp/<name>; the local
@@ -40,22 +41,13 @@ import (
 const (
 	publicPrefix = "xpkg.crossplane.io/crossmcp/"
 	localPrefix  = registryAddr + "/crossmcp/"
-
-	providerPackage      = "provider-mcp"
-	functionPackage      = "function-mcp-server"
-	configurationPackage = "configuration-mcp"
 )
 
-// A pkg is one of our three packages.
-type pkg struct {
-	name, kind, root, binary string
-}
-
-var packages = []pkg{
-	{name: providerPackage, kind: "provider", root: "package/provider", binary: "provider"},
-	{name: functionPackage, kind: "function", root: "package/function", binary: "function"},
-	{name: configurationPackage, kind: "configuration", root: "package/configuration"},
-}
+var (
+	providerPackage      = xpkg.Provider.Name
+	functionPackage      = xpkg.Function.Name
+	configurationPackage = xpkg.Configuration.Name
+)
 
 type installCmd struct {
 	Timeout time.Duration `default:"10m" help:"How long to wait for the packages to become healthy."`
@@ -77,12 +69,12 @@ func (c *installCmd) Run(p *paths) error {
 		return err
 	}
 	versions := map[string]string{}
-	for _, pk := range packages {
+	for _, pk := range xpkg.All {
 		v, err := buildAndPush(p, pk, out)
 		if err != nil {
-			return fmt.Errorf("package %s: %w", pk.name, err)
+			return fmt.Errorf("package %s: %w", pk.Name, err)
 		}
-		versions[pk.name] = v
+		versions[pk.Name] = v
 	}
 	ic := &pkgv1beta1.ImageConfig{ObjectMeta: metav1.ObjectMeta{Name: "local-registry"}}
 	if err := createOrUpdate(ctx, kube, ic, func() {
@@ -113,95 +105,53 @@ func (c *installCmd) Run(p *paths) error {
 	return waitPackagesHealthy(ctx, kube, c.Timeout)
 }
 
-// buildAndPush builds a package and pushes it under a version that changes
-// only when its content does.
-func buildAndPush(p *paths, pk pkg, out string) (string, error) {
+// buildAndPush builds a package for this machine's platform, the one the
+// plane runs, and pushes it under a version that changes only when its
+// content does.
+func buildAndPush(p *paths, pk xpkg.Package, out string) (string, error) {
 	digest, err := inputDigest(p, pk)
 	if err != nil {
 		return "", err
 	}
-	version, fresh, err := versionFor(p, pk.name, digest)
+	version, fresh, err := versionFor(p, pk.Name, digest)
 	if err != nil {
 		return "", err
 	}
-	// Every version is kept: the registry forgets manifests when the plane
-	// restarts, and the plane pushes them all again (restorePackages).
-	file := filepath.Join(out, pk.name+"-"+version+".xpkg")
-	args := []string{"xpkg", "build", "--package-root=" + pk.root, "--examples-root=" + filepath.Join(p.state, "no-examples"), "--package-file=" + file}
-	if pk.binary != "" {
-		img := filepath.Join(out, pk.name+"-runtime.tar")
-		if err := runtimeImage(p.binary(pk.binary), "/"+pk.binary, img); err != nil {
-			return "", fmt.Errorf("cannot build the runtime image: %w", err)
-		}
-		args = append(args, "--embed-runtime-image-tarball="+img)
+	// The plane builds from a working tree, maybe with changes: its images'
+	// revision is the digest of the package's inputs. Every version is
+	// kept: the registry forgets manifests when the plane restarts, and the
+	// plane pushes them all again (restorePackages).
+	b := xpkg.Builder{
+		CLI:      p.tool("crossplane"),
+		Out:      out,
+		Version:  version,
+		Revision: "inputs-" + digest[:12],
+		Binary: func(pk xpkg.Package, _ v1.Platform) string {
+			return p.binary(pk.Binary)
+		},
 	}
-	fmt.Printf("Building %s %s\n", pk.name, version)
-	if err := runCLI(p, args...); err != nil {
+	fmt.Printf("Building %s %s\n", pk.Name, version)
+	files, err := b.Build(pk, []v1.Platform{{OS: "linux", Architecture: runtime.GOARCH}})
+	if err != nil {
 		return "", err
 	}
 	// The registry lives in the supervisor's memory: push even when the
 	// version is known, a restarted plane has forgotten it.
-	if err := runCLI(p, "xpkg", "push", "--package-files="+file, localPrefix+pk.name+":"+version); err != nil {
+	if err := b.Push(files, localPrefix+pk.Name+":"+version); err != nil {
 		return "", err
 	}
 	if fresh {
-		if err := saveVersion(p, pk.name, digest, version); err != nil {
+		if err := saveVersion(p, pk.Name, digest, version); err != nil {
 			return "", err
 		}
 	}
 	return version, nil
 }
 
-// runtimeImage is a one-layer image holding a static binary as its
-// entrypoint, built without Docker.
-func runtimeImage(bin, path, out string) error {
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		return fmt.Errorf("%w: run make build first", err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(path, "/"), Mode: 0o755, Size: int64(len(b)), ModTime: time.Unix(0, 0)}); err != nil {
-		return err
-	}
-	if _, err := tw.Write(b); err != nil {
-		return err
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
-	if err != nil {
-		return err
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.Entrypoint = []string{path}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		return err
-	}
-	img = mutate.MediaType(img, "application/vnd.oci.image.manifest.v1+json")
-	img = mutate.ConfigMediaType(img, "application/vnd.oci.image.config.v1+json")
-	tag, err := name.NewTag("crossmcp/runtime:local")
-	if err != nil {
-		return err
-	}
-	return tarball.WriteToFile(out, tag, img)
-}
-
 // inputDigest hashes what goes into a package: its folder and its binary.
-func inputDigest(p *paths, pk pkg) (string, error) {
+func inputDigest(p *paths, pk xpkg.Package) (string, error) {
 	h := sha256.New()
-	err := filepath.WalkDir(pk.root, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(pk.Root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -216,8 +166,8 @@ func inputDigest(p *paths, pk pkg) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if pk.binary != "" {
-		f, err := os.Open(p.binary(pk.binary))
+	if pk.Binary != "" {
+		f, err := os.Open(p.binary(pk.Binary))
 		if err != nil {
 			return "", fmt.Errorf("%w: run make build first", err)
 		}
@@ -356,9 +306,11 @@ func restorePackages(p *paths) error {
 		return err
 	}
 	for _, f := range files {
-		base := strings.TrimSuffix(filepath.Base(f), ".xpkg")
-		i := strings.LastIndex(base, "-v")
-		ref, err := name.NewTag(localPrefix + base[:i] + ":" + base[i+1:])
+		pkgName, version, ok := xpkg.ParseFile(f)
+		if !ok {
+			continue
+		}
+		ref, err := name.NewTag(localPrefix + pkgName + ":" + version)
 		if err != nil {
 			return err
 		}
