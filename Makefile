@@ -38,9 +38,11 @@ build:
 	$(GO) build -o $(OUTPUT)/bin/local ./cluster/local
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(OUTPUT)/bin/mcpecho ./test/mcpecho
 
-# A release's version: the tag on this commit, else a prerelease of v0.0.0
-# naming the commit. Packages need a semantic version.
-VERSION   ?= $(shell git describe --tags --match 'v*' --exact-match 2>/dev/null || echo v0.0.0-$$(git rev-parse --short=12 HEAD))
+# A release's version: git describe's (the tag on this commit, or the last
+# tag, commits since and the commit), else v0.1.0-dev.g<commit> before the
+# first tag. Packages need a semantic version; configuration-mcp's
+# dependency ranges take these prereleases.
+VERSION   ?= $(shell git describe --tags --match 'v*' --abbrev=12 2>/dev/null || echo v0.1.0-dev.g$$(git rev-parse --short=12 HEAD))
 REVISION  ?= $(shell git rev-parse HEAD)
 REGISTRY  ?=
 PLATFORMS := linux_amd64 linux_arm64

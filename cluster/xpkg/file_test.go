@@ -34,11 +34,17 @@ func TestFile(t *testing.T) {
 			want:     want{file: "out/function-mcp-server-v0.1.7-linux-arm64.xpkg", name: "function-mcp-server", version: "v0.1.7", ok: true},
 		},
 		"Prerelease": {
-			reason:   "A version from git describe on an untagged commit is a prerelease.",
+			reason:   "make publish's version before the first tag is a prerelease.",
 			pk:       Provider,
-			version:  "v0.0.0-5ca3f57",
+			version:  "v0.1.0-dev.g5ca3f57ab12c",
 			platform: arm,
-			want:     want{file: "out/provider-mcp-v0.0.0-5ca3f57-linux-arm64.xpkg", name: "provider-mcp", version: "v0.0.0-5ca3f57", ok: true},
+			want:     want{file: "out/provider-mcp-v0.1.0-dev.g5ca3f57ab12c-linux-arm64.xpkg", name: "provider-mcp", version: "v0.1.0-dev.g5ca3f57ab12c", ok: true},
+		},
+		"Describe": {
+			reason:  "git describe's version after a tag has hyphens in its prerelease.",
+			pk:      Configuration,
+			version: "v0.3.0-5-g5ca3f57ab12c",
+			want:    want{file: "out/configuration-mcp-v0.3.0-5-g5ca3f57ab12c.xpkg", name: "configuration-mcp", version: "v0.3.0-5-g5ca3f57ab12c", ok: true},
 		},
 	}
 	for name, tc := range cases {

@@ -56,7 +56,7 @@ func (b Builder) File(pk Package, p *v1.Platform) string {
 	return filepath.Join(b.Out, name+".xpkg")
 }
 
-var fileName = regexp.MustCompile(`^(.+)-(v\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)(-linux-[a-z0-9]+)?\.xpkg$`)
+var fileName = regexp.MustCompile(`^(.+?)-(v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+?)??)(-linux-[a-z0-9]+)?\.xpkg$`)
 
 // ParseFile returns the package name and version of a file File named.
 func ParseFile(path string) (name, version string, ok bool) {
