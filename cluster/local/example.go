@@ -226,7 +226,7 @@ func (c *summaryCmd) Run(p *paths) error {
 		}
 	}
 
-	fmt.Printf("\n== Use it\n  export KUBECONFIG=%s\n  %s get mcpservers,extauth -A\n  %s beta trace mcpserver %s -n %s\n  make stop   # tear it down\n",
+	fmt.Printf("\n== Use it\n  export KUBECONFIG=%s\n  %s get cmcp,eac -A\n  %s beta trace mcpserver %s -n %s\n  make stop   # tear it down\n",
 		p.kubeconfig(), p.tool("kubectl"), p.tool("crossplane"), exampleXR, exampleNS)
 	fmt.Println("\nkwok marks pods Ready; the plane runs ToolHive's real thv-proxyrunner for each proxy-runner pod and mcpecho")
 	fmt.Printf("for each MCP server pod (logs in %s).\n", filepath.Join(p.state, "pods"))

@@ -66,6 +66,10 @@ func (c *cli) run() error {
 	columns := []extv1.CustomResourceColumnDefinition{
 		{Name: "IMAGE", Type: "string", JSONPath: ".spec.image"},
 		{Name: "URL", Type: "string", JSONPath: ".status.url"},
+		// The function's own conditions: the outgoing authentication, and
+		// the token exchange the proxy runs with.
+		{Name: "EXTERNAL-AUTH", Type: "string", JSONPath: ".status.conditions[?(@.type=='ExternalAuthReady')].status"},
+		{Name: "TOKEN-EXCHANGE", Type: "string", JSONPath: ".status.conditions[?(@.type=='TokenExchangeActive')].status"},
 	}
 
 	v2 := &xapiv2.CompositeResourceDefinition{
@@ -73,7 +77,7 @@ func (c *cli) run() error {
 		ObjectMeta: metav1.ObjectMeta{Name: "mcpservers." + platform.Group},
 		Spec: xapiv2.CompositeResourceDefinitionSpec{
 			Group:                 platform.Group,
-			Names:                 extv1.CustomResourceDefinitionNames{Kind: platform.MCPServerKind, ListKind: platform.MCPServerKind + "List", Plural: "mcpservers", Singular: "mcpserver", Categories: []string{"composite", "mcp"}},
+			Names:                 extv1.CustomResourceDefinitionNames{Kind: platform.MCPServerKind, ListKind: platform.MCPServerKind + "List", Plural: "mcpservers", Singular: "mcpserver", ShortNames: []string{"cmcp"}, Categories: []string{"composite", "mcp", "crossmcp"}},
 			Scope:                 xapiv2.CompositeResourceScopeNamespaced,
 			DefaultCompositionRef: &xapiv2.CompositionReference{Name: "mcpservers." + platform.Group},
 			Versions: []xapiv2.CompositeResourceDefinitionVersion{{
@@ -89,8 +93,8 @@ func (c *cli) run() error {
 		ObjectMeta: metav1.ObjectMeta{Name: "xmcpservers." + platform.Group},
 		Spec: xapiv1.CompositeResourceDefinitionSpec{
 			Group:                 platform.Group,
-			Names:                 extv1.CustomResourceDefinitionNames{Kind: platform.XMCPServerKind, ListKind: platform.XMCPServerKind + "List", Plural: "xmcpservers", Singular: "xmcpserver", Categories: []string{"composite", "mcp"}},
-			ClaimNames:            &extv1.CustomResourceDefinitionNames{Kind: platform.MCPServerClaimKind, ListKind: platform.MCPServerClaimKind + "List", Plural: "mcpserverclaims", Singular: "mcpserverclaim", Categories: []string{"claim", "mcp"}},
+			Names:                 extv1.CustomResourceDefinitionNames{Kind: platform.XMCPServerKind, ListKind: platform.XMCPServerKind + "List", Plural: "xmcpservers", Singular: "xmcpserver", ShortNames: []string{"xcmcp"}, Categories: []string{"composite", "mcp", "crossmcp"}},
+			ClaimNames:            &extv1.CustomResourceDefinitionNames{Kind: platform.MCPServerClaimKind, ListKind: platform.MCPServerClaimKind + "List", Plural: "mcpserverclaims", Singular: "mcpserverclaim", ShortNames: []string{"cmcpclaim"}, Categories: []string{"claim", "mcp", "crossmcp"}},
 			Scope:                 &legacy,
 			DefaultCompositionRef: &xapiv1.CompositionReference{Name: "xmcpservers." + platform.Group},
 			Versions: []xapiv1.CompositeResourceDefinitionVersion{{

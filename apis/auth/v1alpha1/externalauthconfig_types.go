@@ -284,9 +284,10 @@ type ExternalAuthConfigStatus struct {
 // +kubebuilder:printcolumn:name="SYNCED",type="string",JSONPath=".status.conditions[?(@.type=='Synced')].status"
 // +kubebuilder:printcolumn:name="TYPE",type="string",JSONPath=".spec.forProvider.type"
 // +kubebuilder:printcolumn:name="TOKEN-URL",type="string",JSONPath=".spec.forProvider.tokenExchange.tokenUrl"
+// +kubebuilder:printcolumn:name="VERIFICATION",type="string",JSONPath=".status.atProvider.verification.reason"
 // +kubebuilder:printcolumn:name="AGE",type="date",JSONPath=".metadata.creationTimestamp"
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:scope=Namespaced,shortName={extauth,mcpextauth},categories={crossplane,managed,mcp}
+// +kubebuilder:resource:scope=Namespaced,shortName={eac,cmcpauth},categories={crossplane,managed,mcp,crossmcp}
 type ExternalAuthConfig struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -322,7 +322,7 @@ type ExternalAuthStatus struct {
 }
 
 // +kubebuilder:object:root=true
-// +kubebuilder:resource:scope=Namespaced,categories={composite,mcp}
+// +kubebuilder:resource:scope=Namespaced,shortName=cmcp,categories={composite,mcp,crossmcp}
 
 // An MCPServer runs an MCP server behind the ToolHive proxy runner, which
 // exchanges each user's token for a backend token.
