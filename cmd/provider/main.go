@@ -28,6 +28,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/customresourcesgate"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
 
 	"github.com/crossmcp/provider-mcp/apis"
 	mcpcontroller "github.com/crossmcp/provider-mcp/internal/controller"
@@ -38,19 +39,21 @@ import (
 // cli holds the provider's flags; the names are the ones every Crossplane
 // provider uses.
 type cli struct {
-	Debug                     bool          `short:"d" help:"Run with debug logging."`
-	SyncInterval              time.Duration `name:"sync" short:"s" default:"1h" help:"How often all resources are re-read from the API server."`
-	PollInterval              time.Duration `name:"poll" default:"1m" help:"How often each managed resource is observed."`
-	MaxReconcileRate          int           `default:"100" help:"The global maximum rate per second at which resources may be checked for drift; also sets the concurrent reconciles and the API client's rate limit (5 QPS per unit). Requests to authorization servers are bounded separately: 10 in flight, 3 per namespace, 2 per host."`
+	Debug                     bool          `short:"d" env:"DEBUG" help:"Run with debug logging."`
+	SyncInterval              time.Duration `name:"sync" short:"s" default:"1h" env:"SYNC_INTERVAL" help:"How often all resources are re-read from the API server."`
+	PollInterval              time.Duration `name:"poll" default:"1m" env:"POLL_INTERVAL" help:"How often each managed resource is observed."`
+	PollJitterPercentage      uint          `default:"10" env:"POLL_JITTER_PERCENTAGE" help:"Spread each poll by up to this percentage of the poll interval either way, so configs created together are not all observed at once."`
+	PollStateMetricInterval   time.Duration `name:"poll-state-metric" default:"5s" env:"POLL_STATE_METRIC_INTERVAL" help:"How often the crossplane_managed_resource_{exists,ready,synced} metrics are recorded."`
+	MaxReconcileRate          int           `default:"100" env:"MAX_RECONCILE_RATE" help:"The global maximum rate per second at which resources may be checked for drift; also sets the concurrent reconciles and the API client's rate limit (5 QPS per unit). Requests to authorization servers are bounded separately: 10 in flight, 3 per namespace, 2 per host."`
 	LeaderElection            bool          `env:"LEADER_ELECTION" help:"Use leader election for the controller manager."`
 	EnableManagementPolicies  bool          `default:"true" env:"ENABLE_MANAGEMENT_POLICIES" negatable:"" help:"Honour spec.managementPolicies of managed resources."`
-	VerifyInterval            time.Duration `default:"10m" help:"How often an unchanged ExternalAuthConfig is re-verified against its authorization server."`
-	VerifyRetryInterval       time.Duration `default:"30s" help:"How soon a failed verification may be retried."`
+	VerifyInterval            time.Duration `default:"10m" env:"VERIFY_INTERVAL" help:"How often an unchanged ExternalAuthConfig is re-verified against its authorization server."`
+	VerifyRetryInterval       time.Duration `default:"30s" env:"VERIFY_RETRY_INTERVAL" help:"How soon a failed verification may be retried."`
 	MetricsBindAddress        string        `default:":8080" env:"METRICS_BIND_ADDRESS" help:"Address of the metrics endpoint; 0 disables it."`
 	HealthProbeBindAddress    string        `default:":8081" env:"HEALTH_PROBE_BIND_ADDRESS" help:"Address of the health endpoints."`
 	Namespace                 string        `default:"crossplane-system" env:"POD_NAMESPACE" help:"The provider's namespace, where its config-hash key Secret lives."`
-	NamespacedPrivateNetworks bool          `help:"Let namespaced ProviderConfigs allow private networks (allowPrivateNetworks). Off: only ClusterProviderConfigs may, so no tenant can make the provider probe in-cluster, loopback or cloud-metadata addresses."`
-	HashKeySecret             string        `default:"provider-mcp-hash-key" help:"Secret holding the key of config hashes; made with a random key when missing. Delete it to rotate the key: every config hash changes once, and every workload rolls once."`
+	NamespacedPrivateNetworks bool          `env:"NAMESPACED_PRIVATE_NETWORKS" help:"Let namespaced ProviderConfigs allow private networks (allowPrivateNetworks). Off: only ClusterProviderConfigs may, so no tenant can make the provider probe in-cluster, loopback or cloud-metadata addresses."`
+	HashKeySecret             string        `default:"provider-mcp-hash-key" env:"HASH_KEY_SECRET" help:"Secret holding the key of config hashes; made with a random key when missing. Delete it to rotate the key: every config hash changes once, and every workload rolls once."`
 }
 
 // gcPercent is the provider's GC target unless GOGC says otherwise. Its live
@@ -69,6 +72,9 @@ func main() {
 }
 
 func (c *cli) run() error {
+	if c.PollJitterPercentage > 100 {
+		return errors.Errorf("--poll-jitter-percentage is %d, want 0 to 100", c.PollJitterPercentage)
+	}
 	zl := zap.New(zap.UseDevMode(c.Debug), zap.Level(levelFor(c.Debug)))
 	log := logging.NewLogrLogger(zl.WithName("provider-mcp"))
 	ctrl.SetLogger(zl)
@@ -108,14 +114,15 @@ func (c *cli) run() error {
 	}
 
 	mm := managed.NewMRMetricRecorder()
-	metrics.Registry.MustRegister(mm)
+	sm := statemetrics.NewMRStateMetrics()
+	metrics.Registry.MustRegister(mm, sm)
 	o := controller.Options{
 		Logger:                  log,
 		MaxConcurrentReconciles: c.MaxReconcileRate,
 		PollInterval:            c.PollInterval,
 		GlobalRateLimiter:       ratelimiter.NewGlobal(c.MaxReconcileRate),
 		Features:                &feature.Flags{},
-		MetricOptions:           &controller.MetricOptions{MRMetrics: mm},
+		MetricOptions:           &controller.MetricOptions{MRMetrics: mm, MRStateMetrics: sm, PollStateMetricInterval: c.PollStateMetricInterval},
 		Gate:                    new(gate.Gate[schema.GroupVersionKind]),
 	}
 	if c.EnableManagementPolicies {
@@ -145,6 +152,7 @@ func (c *cli) run() error {
 		HashKey:        key,
 
 		NamespacedPrivateNetworks: c.NamespacedPrivateNetworks,
+		PollJitter:                c.PollInterval * time.Duration(c.PollJitterPercentage) / 100,
 	}, func(err error) { setupErr <- err })
 
 	go func() {

@@ -75,6 +75,15 @@ func TestProviderBinary(t *testing.T) {
 		}
 		return ""
 	})
+	// crossplane-runtime's state metrics are recorded from the start, for
+	// however many configs there are.
+	wait.For(t, 30*time.Second, "managed resource state metrics", func() string {
+		body, _ := get("http://" + metrics + "/metrics")
+		if !strings.Contains(body, `crossplane_managed_resource_exists{gvk="auth.mcp.crossmcp.io/v1alpha1, Kind=ExternalAuthConfig"}`) {
+			return "no crossplane_managed_resource_exists for ExternalAuthConfig"
+		}
+		return ""
+	})
 	if strings.Contains(logs.String(), idp.ClientSecret) {
 		t.Error("the provider logged a client secret")
 	}

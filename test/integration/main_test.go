@@ -25,6 +25,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
@@ -33,6 +34,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/customresourcesgate"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
 
 	"github.com/crossmcp/provider-mcp/apis"
 	mcpv1alpha1 "github.com/crossmcp/provider-mcp/apis/v1alpha1"
@@ -111,7 +113,12 @@ func run(m *testing.M) int {
 	}
 	// The poll interval is far longer than the bad-input matrix waits for a
 	// watched change (badinput_test.go's watched): those must come by watch.
+	// The provider's metrics, on controller-runtime's registry as its main
+	// puts them; TestMetrics reads them.
+	sm := statemetrics.NewMRStateMetrics()
+	metrics.Registry.MustRegister(sm)
 	o := controller.Options{
+		MetricOptions:           &controller.MetricOptions{MRStateMetrics: sm, PollStateMetricInterval: time.Second},
 		Logger:                  logging.NewNopLogger(),
 		MaxConcurrentReconciles: 5,
 		PollInterval:            time.Minute,

@@ -5,35 +5,22 @@ package externalauthconfig
 
 import (
 	"context"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
-	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
-	protectionv1beta1 "github.com/crossplane/crossplane/apis/v2/protection/v1beta1"
 
 	"github.com/crossmcp/provider-mcp/apis/auth/v1alpha1"
-	mcpv1alpha1 "github.com/crossmcp/provider-mcp/apis/v1alpha1"
 	"github.com/crossmcp/provider-mcp/internal/authconfig"
-	"github.com/crossmcp/provider-mcp/internal/controller/quiet"
-	"github.com/crossmcp/provider-mcp/internal/controller/valuecache"
-	"github.com/crossmcp/provider-mcp/internal/hashkey"
 )
 
 const (
@@ -48,111 +35,6 @@ const (
 	reasonVerified           event.Reason = "Verified"
 	reasonVerificationFailed event.Reason = "VerificationFailed"
 )
-
-// Options tune the controller beyond crossplane-runtime's options.
-type Options struct {
-	// VerifyInterval is how often an unchanged config is re-verified.
-	VerifyInterval time.Duration
-	// RetryInterval is how soon a failed verification may be retried.
-	RetryInterval time.Duration
-	// Checker talks to authorization servers; nil uses the real one.
-	Checker CheckerFactory
-	// HashKey keys the secret values in config hashes (see
-	// internal/hashkey). Required.
-	HashKey []byte
-	// NamespacedPrivateNetworks lets namespaced ProviderConfigs allow
-	// private networks; otherwise only ClusterProviderConfigs may.
-	NamespacedPrivateNetworks bool
-}
-
-// Setup adds a controller that reconciles ExternalAuthConfigs.
-func Setup(mgr ctrl.Manager, o controller.Options, eo Options) error {
-	name := managed.ControllerName(v1alpha1.ExternalAuthConfigGroupKind.String())
-	if len(eo.HashKey) < hashkey.MinSize {
-		return errors.Errorf("the config-hash key has %d bytes, want at least %d", len(eo.HashKey), hashkey.MinSize)
-	}
-	if eo.Checker == nil {
-		eo.Checker = NewOAuthChecker
-	}
-	if eo.VerifyInterval <= 0 {
-		eo.VerifyInterval = 10 * time.Minute
-	}
-	if eo.RetryInterval <= 0 {
-		eo.RetryInterval = 30 * time.Second
-	}
-
-	if err := indexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
-		return err
-	}
-
-	recorder := event.NewAPIRecorder(mgr.GetEventRecorderFor(name), o.EventFilterFunctions...) //nolint:staticcheck // crossplane-runtime's recorder wraps the old API.
-	policies := o.Features.Enabled(feature.EnableBetaManagementPolicies)
-	// A provider without the right to watch Usages must still work; only
-	// the users in status need it.
-	canWatch, err := mayWatchUsages(context.Background(), mgr.GetClient())
-	if err != nil {
-		return err
-	}
-	// Secrets and ConfigMaps are read through a cache of just the ones
-	// read, checked against a watch of everyone's metadata.
-	kube := valuecache.New(mgr.GetClient(), mgr.GetCache())
-	c := &connector{
-		kube:        kube,
-		verifier:    newVerifier(eo.Checker, eo.VerifyInterval, eo.RetryInterval),
-		recorder:    recorder,
-		policies:    policies,
-		reportUsers: canWatch,
-		hashKey:     eo.HashKey,
-
-		namespacedPrivate: eo.NamespacedPrivateNetworks,
-	}
-
-	opts := []managed.ReconcilerOption{
-		managed.WithTypedExternalConnector[*v1alpha1.ExternalAuthConfig](c),
-		managed.WithLogger(o.Logger.WithValues("controller", name)),
-		managed.WithRecorder(recorder),
-		managed.WithPollInterval(o.PollInterval),
-		managed.WithTimeout(2 * time.Minute),
-		// A config has no external resource, and what it creates (the
-		// connection secret) is owned by it and garbage collected. It needs neither the external-name annotation
-		// nor a finalizer; skipping both saves two writes and a second
-		// reconcile per new config. A finalizer an earlier version added is
-		// still removed, so such configs can be deleted.
-		managed.WithInitializers(),
-		managed.WithFinalizer(resource.FinalizerFns{
-			AddFinalizerFn:    func(context.Context, resource.Object) error { return nil },
-			RemoveFinalizerFn: resource.NewAPIFinalizer(mgr.GetClient(), managed.FinalizerName).RemoveFinalizer,
-		}),
-	}
-	if policies {
-		opts = append(opts, managed.WithManagementPolicies())
-	}
-	if o.MetricOptions != nil && o.MetricOptions.MRMetrics != nil {
-		opts = append(opts, managed.WithMetricRecorder(o.MetricOptions.MRMetrics))
-	}
-
-	r := managed.NewReconciler(quiet.Manager{Manager: valuecache.Manager{Manager: mgr, Client: kube}}, resource.ManagedKind(v1alpha1.ExternalAuthConfigGroupVersionKind), opts...)
-
-	b := ctrl.NewControllerManagedBy(mgr).
-		Named(name).
-		WithOptions(o.ForControllerRuntime()).
-		For(&v1alpha1.ExternalAuthConfig{}, builder.WithPredicates(resource.DesiredStateChanged())).
-		// A rotated secret reaches the connection secret within seconds, not
-		// at the next poll; so does a provider config's new CA bundle.
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(configsForSecret(mgr.GetClient()))).
-		// Provider config settings apply within seconds too. Only their
-		// spec matters: their controller writes status.users whenever a
-		// config comes or goes, which must not reconcile every user.
-		Watches(&mcpv1alpha1.ProviderConfig{}, handler.EnqueueRequestsFromMapFunc(configsForProviderConfig(mgr.GetClient())), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&mcpv1alpha1.ClusterProviderConfig{}, handler.EnqueueRequestsFromMapFunc(configsForClusterProviderConfig(mgr.GetClient())), builder.WithPredicates(predicate.GenerationChangedPredicate{}))
-	if c.reportUsers {
-		// Users in status follow the Usages that protect the config.
-		b = b.Watches(&protectionv1beta1.Usage{}, handler.EnqueueRequestsFromMapFunc(configsForUsage))
-	} else {
-		o.Logger.Info("Cannot list and watch Crossplane Usages: status.atProvider.usedBy stays empty. Grant it with cluster/rbac/provider-mcp.yaml.")
-	}
-	return b.Complete(ratelimiter.NewReconciler(name, retryConflicts{Reconciler: r}, o.GlobalRateLimiter))
-}
 
 // A connector produces an external client per reconcile; what outlives a
 // reconcile (verification outcomes, HTTP clients) lives in the verifier.

@@ -113,8 +113,10 @@ func (r request) inputs() string {
 type verifier struct {
 	newChecker CheckerFactory
 	now        func() time.Time
-	interval   time.Duration
-	retry      time.Duration
+	// observe records a verification that went to a server (metrics).
+	observe  func(verification, time.Duration)
+	interval time.Duration
+	retry    time.Duration
 
 	// limits bounds the requests in flight: in all, per namespace and
 	// per host.
@@ -144,6 +146,7 @@ func newVerifier(f CheckerFactory, interval, retry time.Duration) *verifier {
 	return &verifier{
 		newChecker: f,
 		now:        time.Now,
+		observe:    observeVerification,
 		interval:   interval,
 		retry:      retry,
 		limits:     newLimits(),
@@ -164,6 +167,7 @@ func (v *verifier) Verify(ctx context.Context, r request) verification {
 	}
 
 	var res verification
+	start := v.now()
 	c, err := v.client(r.settings)
 	if err != nil {
 		res = verification{outcome: v1alpha1.VerificationFailed, reason: ReasonAuthorizationServerUnreachable, message: err.Error()}
@@ -171,6 +175,7 @@ func (v *verifier) Verify(ctx context.Context, r request) verification {
 		res = check(ctx, shared{Checker: v.newChecker(c), v: v, key: r.settings.key(), namespace: r.namespace}, r.te, r.secret)
 	}
 	res.hash, res.inputs, res.at = r.hash, inputs, v.now()
+	v.observe(res, res.at.Sub(start))
 
 	v.mu.Lock()
 	v.results[r.uid] = res
