@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -226,8 +227,13 @@ func (c *summaryCmd) Run(p *paths) error {
 		}
 	}
 
+	// make run builds no kubectl: the tests' make tools does.
+	kubectl := "kubectl"
+	if _, err := os.Stat(p.tool("kubectl")); err == nil {
+		kubectl = p.tool("kubectl")
+	}
 	fmt.Printf("\n== Use it\n  export KUBECONFIG=%s\n  %s get cmcp,eac -A\n  %s beta trace mcpserver %s -n %s\n  make stop   # tear it down\n",
-		p.kubeconfig(), p.tool("kubectl"), p.tool("crossplane"), exampleXR, exampleNS)
+		p.kubeconfig(), kubectl, p.tool("crossplane"), exampleXR, exampleNS)
 	fmt.Println("\nkwok marks pods Ready; the plane runs ToolHive's real thv-proxyrunner for each proxy-runner pod and mcpecho")
 	fmt.Printf("for each MCP server pod (logs in %s).\n", filepath.Join(p.state, "pods"))
 	fmt.Printf("The apiserver authorizes with RBAC: Crossplane runs as %s/%s, its RBAC manager as %s/%s and the provider as the\nServiceAccount of its revision's Deployment in %s (kubeconfigs in %s); the function has no Kubernetes access.\n",

@@ -94,11 +94,17 @@ build() {
   mv "$bin/$name.new" "$bin/$name"
   echo "$key" >"$stamp"
   echo ">> built $name in $((SECONDS - start))s" >&2
+  built=$((built + 1))
 }
 
 if [ $# -eq 0 ]; then
   set -- "${!tools[@]}"
 fi
+built=0
+begin=$SECONDS
 for t in "$@"; do
   build "$t"
 done
+if [ "$built" -gt 0 ]; then
+  echo ">> built $built tools in $((SECONDS - begin))s" >&2
+fi
