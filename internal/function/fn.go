@@ -118,6 +118,15 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		response.Fatal(rsp, errors.Wrap(err, errRequired))
 		return rsp, nil
 	}
+	msg, err := clash(req, rsp, srv, oxr.Resource.GetUID())
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, errRequired))
+		return rsp, nil
+	}
+	if msg != "" {
+		response.Fatal(rsp, errors.Wrap(errors.New(msg), errPolicy))
+		return rsp, nil
+	}
 
 	var objs []render.Object
 	ea := srv.Spec.ExternalAuth
