@@ -19,7 +19,7 @@ help:
 	@echo "make stop        stop the local control plane; make status shows it"
 	@echo "make test        every test: unit, integration (real kube-apiserver + etcd), crossplane render goldens,"
 	@echo "                 RunConfigs against ToolHive's own code, and the e2e"
-	@echo "make generate    regenerate deepcopy code, CRDs, the function input CRD and the XRDs"
+	@echo "make generate    regenerate deepcopy code, CRDs, the function input CRD, the XRDs and docs/reference"
 	@echo "make build       build the provider and function binaries into _output/bin"
 	@echo "make lint        go vet, gofmt and golangci-lint"
 	@echo "make goldens     rewrite the examples' rendered.yaml from crossplane render"
@@ -29,8 +29,15 @@ help:
 	@echo "make publish     push them: REGISTRY=host/org VERSION=vX.Y.Z"
 	@echo "make reviewable  generate, lint and test"
 
+# generate also writes the API reference (docs/reference) from the same
+# types, with the pinned crd-ref-docs; .ci/run fails when it drifts.
 generate:
 	$(GO) generate ./apis/... ./internal/function/input/...
+	cluster/tools/build.sh crd-ref-docs
+	$(TOOLS_BIN)/crd-ref-docs --log-level=WARN --renderer=markdown --config=hack/crd-ref-docs.yaml \
+		--source-path=./apis --output-path=docs/reference/api.md
+	$(TOOLS_BIN)/crd-ref-docs --log-level=WARN --renderer=markdown --config=hack/crd-ref-docs.yaml \
+		--source-path=./internal/function/input --output-path=docs/reference/function-input.md
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(OUTPUT)/bin/provider ./cmd/provider

@@ -35,6 +35,7 @@ declare -A tools=(
   [kwok]="kwok sigs.k8s.io/kwok/cmd/kwok "
   [uptest]="uptest github.com/crossplane/uptest/cmd/uptest "
   [chainsaw]="chainsaw github.com/kyverno/chainsaw -X github.com/kyverno/chainsaw/pkg/version.BuildVersion=v0.2.14"
+  [crd-ref-docs]="crd-ref-docs github.com/elastic/crd-ref-docs "
   [thv-proxyrunner]="toolhive github.com/stacklok/toolhive/cmd/thv-proxyrunner -X github.com/stacklok/toolhive/pkg/versions.Version=v0.48.0"
 )
 

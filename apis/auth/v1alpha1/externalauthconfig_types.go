@@ -279,7 +279,14 @@ type ExternalAuthConfigStatus struct {
 // An ExternalAuthConfig describes how an MCP server's proxy authenticates to
 // its backend: most often an RFC 8693 token exchange. The provider resolves
 // its secret, verifies the authorization server and publishes the settings as
-// a connection secret.
+// a connection secret, at spec.writeConnectionSecretToRef: required when the
+// config has a secret (a client secret, header value or bearer token) and an
+// MCPServer uses it, since the proxy reads the secret from there. Its keys:
+// type, config_hash, and for tokenExchange token_url, client_id,
+// client_secret, audience, scopes, subject_token_type, header_strategy and
+// external_token_header_name; for headerInjection header_name and
+// header_value; for bearerToken bearer_token. A refused or unverifiable new
+// secret is not published: the connection secret keeps the last accepted one.
 // +kubebuilder:printcolumn:name="READY",type="string",JSONPath=".status.conditions[?(@.type=='Ready')].status"
 // +kubebuilder:printcolumn:name="SYNCED",type="string",JSONPath=".status.conditions[?(@.type=='Synced')].status"
 // +kubebuilder:printcolumn:name="TYPE",type="string",JSONPath=".spec.forProvider.type"

@@ -169,7 +169,9 @@ type OIDCConfig struct {
 	// +kubebuilder:validation:XValidation:rule="isURL(self)",message="issuer must be an absolute URL"
 	Issuer string `json:"issuer"`
 
-	// Audience the tokens must carry.
+	// Audience the tokens must carry. Empty: the proxy checks no audience,
+	// so it accepts a token the issuer minted for any client; set it to the
+	// audience your clients request for this server.
 	// +optional
 	Audience string `json:"audience,omitempty"`
 
@@ -325,7 +327,11 @@ type ExternalAuthStatus struct {
 // +kubebuilder:resource:scope=Namespaced,shortName=cmcp,categories={composite,mcp,crossmcp}
 
 // An MCPServer runs an MCP server behind the ToolHive proxy runner, which
-// exchanges each user's token for a backend token.
+// exchanges each user's token for a backend token. Its name is at most 53
+// characters: the proxy's Service is mcp-<name>-proxy, a DNS label. The
+// runner image is the Composition's (function input runnerImage; unset:
+// ghcr.io/stacklok/toolhive/proxyrunner:v0.48.0, the runner the function
+// renders for).
 type MCPServer struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

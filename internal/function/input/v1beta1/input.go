@@ -61,7 +61,9 @@ type Workload struct {
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 
-	// RunnerImage is the ToolHive proxy runner image.
+	// RunnerImage is the ToolHive proxy runner image. Unset:
+	// ghcr.io/stacklok/toolhive/proxyrunner:v0.48.0, the runner whose
+	// RunConfig format the function renders.
 	// +kubebuilder:validation:MinLength=1
 	// +optional
 	RunnerImage string `json:"runnerImage,omitempty"`
