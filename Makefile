@@ -115,7 +115,9 @@ test-toolhive:
 
 # test-e2e starts its own control plane (state in _output/e2e-plane) in a
 # network namespace of its own, so it runs beside a make run plane.
-test-e2e: tools build
+# It installs what make xpkg built, pushed to the plane's registry by make
+# publish's command: the packages users get.
+test-e2e: tools build xpkg
 	$(GO) test -c -tags e2e -o $(OUTPUT)/e2e.test ./test/e2e
 	cd test/e2e && ../../hack/isolated.sh $(OUTPUT)/e2e.test -test.v -test.timeout 30m
 

@@ -50,13 +50,15 @@ var (
 )
 
 type installCmd struct {
-	Timeout time.Duration `default:"10m" help:"How long to wait for the packages to become healthy."`
+	Timeout   time.Duration `default:"10m" help:"How long to wait for the packages to become healthy."`
+	Published string        `help:"Install this version of the packages, pushed to the local registry already (make publish REGISTRY=127.0.0.1:5000/crossmcp), instead of building them."`
 }
 
 // Run builds the three packages (runtime images from our static binaries,
 // no Docker), pushes them to the local registry, and installs
 // configuration-mcp with `crossplane xpkg install`; Crossplane resolves the
-// provider and function as its dependencies.
+// provider and function as its dependencies. With --published it installs
+// what make publish pushed, as a user would.
 func (c *installCmd) Run(p *paths) error {
 	ctx, cancel := ctx(c.Timeout)
 	defer cancel()
@@ -64,17 +66,9 @@ func (c *installCmd) Run(p *paths) error {
 	if err != nil {
 		return err
 	}
-	out := filepath.Join(p.state, "packages")
-	if err := os.MkdirAll(out, 0o750); err != nil {
+	versions, err := c.versions(p)
+	if err != nil {
 		return err
-	}
-	versions := map[string]string{}
-	for _, pk := range xpkg.All {
-		v, err := buildAndPush(p, pk, out)
-		if err != nil {
-			return fmt.Errorf("package %s: %w", pk.Name, err)
-		}
-		versions[pk.Name] = v
 	}
 	ic := &pkgv1beta1.ImageConfig{ObjectMeta: metav1.ObjectMeta{Name: "local-registry"}}
 	if err := createOrUpdate(ctx, kube, ic, func() {
@@ -103,6 +97,30 @@ func (c *installCmd) Run(p *paths) error {
 		return err
 	}
 	return waitPackagesHealthy(ctx, kube, c.Timeout)
+}
+
+// versions builds and pushes every package, unless they are published
+// already, and returns the version of each to install.
+func (c *installCmd) versions(p *paths) (map[string]string, error) {
+	versions := map[string]string{}
+	if c.Published != "" {
+		for _, pk := range xpkg.All {
+			versions[pk.Name] = c.Published
+		}
+		return versions, nil
+	}
+	out := filepath.Join(p.state, "packages")
+	if err := os.MkdirAll(out, 0o750); err != nil {
+		return nil, err
+	}
+	for _, pk := range xpkg.All {
+		v, err := buildAndPush(p, pk, out)
+		if err != nil {
+			return nil, fmt.Errorf("package %s: %w", pk.Name, err)
+		}
+		versions[pk.Name] = v
+	}
+	return versions, nil
 }
 
 // buildAndPush builds a package for this machine's platform, the one the

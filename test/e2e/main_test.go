@@ -28,6 +28,7 @@ import (
 	pkgv1 "github.com/crossplane/crossplane/apis/v2/pkg/v1"
 
 	"github.com/crossmcp/provider-mcp/apis"
+	"github.com/crossmcp/provider-mcp/cluster/xpkg"
 )
 
 var (
@@ -64,12 +65,24 @@ func run(m *testing.M) int {
 	_, _ = local("stop")
 	_ = os.RemoveAll(state)
 	defer func() { _, _ = local("stop") }()
-	for _, step := range []string{"start", "install"} {
-		if out, err := local(step); err != nil {
-			fmt.Fprintf(os.Stderr, "local %s: %v\n%s\n", step, err, out)
-			dumpLogs()
-			return 1
-		}
+	if out, err := local("start"); err != nil {
+		fmt.Fprintf(os.Stderr, "local start: %v\n%s\n", err, out)
+		dumpLogs()
+		return 1
+	}
+	// The packages users get: what make xpkg built for every platform,
+	// pushed by make publish's command to the plane's registry, installed
+	// by version as from any registry.
+	version, err := publish()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		dumpLogs()
+		return 1
+	}
+	if out, err := local("install", "--published="+version); err != nil {
+		fmt.Fprintf(os.Stderr, "local install: %v\n%s\n", err, out)
+		dumpLogs()
+		return 1
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(state, "kubeconfig"))
 	if err != nil {
@@ -95,6 +108,26 @@ func run(m *testing.M) int {
 		dumpLogs()
 	}
 	return code
+}
+
+// publish pushes the package files make xpkg wrote to the plane's registry,
+// as make publish REGISTRY=127.0.0.1:5000/crossmcp does, and returns their
+// version.
+func publish() (string, error) {
+	dir := filepath.Join(root, "_output", "xpkg")
+	files, err := filepath.Glob(filepath.Join(dir, xpkg.Configuration.Name+"-v*.xpkg"))
+	if err != nil || len(files) != 1 {
+		return "", fmt.Errorf("want one configuration package in %s (make xpkg), found %v: %v", dir, files, err)
+	}
+	_, version, ok := xpkg.ParseFile(files[0])
+	if !ok {
+		return "", fmt.Errorf("cannot read the version of %s", files[0])
+	}
+	out, err := runIn(root, nil, "go", "run", "./cluster/release", "--out="+dir, "--tools="+tools(), "--version="+version, "push", "--registry=127.0.0.1:5000/crossmcp")
+	if err != nil {
+		return "", fmt.Errorf("cannot publish the packages to the plane's registry: %w\n%s", err, out)
+	}
+	return version, nil
 }
 
 func repoRoot() (string, error) {
