@@ -116,8 +116,11 @@ func run(m *testing.M) int {
 func publish() (string, error) {
 	dir := filepath.Join(root, "_output", "xpkg")
 	files, err := filepath.Glob(filepath.Join(dir, xpkg.Configuration.Name+"-v*.xpkg"))
-	if err != nil || len(files) != 1 {
-		return "", fmt.Errorf("want one configuration package in %s (make xpkg), found %v: %v", dir, files, err)
+	if err != nil {
+		return "", err
+	}
+	if len(files) != 1 {
+		return "", fmt.Errorf("want one configuration package in %s (make xpkg), found %v", dir, files)
 	}
 	_, version, ok := xpkg.ParseFile(files[0])
 	if !ok {
