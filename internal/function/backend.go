@@ -5,6 +5,7 @@ import (
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/request"
+	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/response"
 	"google.golang.org/protobuf/types/known/structpb"
 	appsv1 "k8s.io/api/apps/v1"
@@ -68,13 +69,7 @@ func (b backend) holdsXR() bool { return b.resource == nil && b.reason != Reason
 // while its spec stays the runner's: the two apply different fields. A
 // StatefulSet another controller owns is left alone and reported.
 func adoptBackend(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, srv *render.Server, xr types.UID, observed map[string]*fnv1.Resource) (backend, error) {
-	require(rsp, RequiredBackend, &fnv1.ResourceSelector{
-		ApiVersion: appsv1.SchemeGroupVersion.String(),
-		Kind:       "StatefulSet",
-		Match:      &fnv1.ResourceSelector_MatchName{MatchName: srv.Name},
-		Namespace:  &srv.Namespace,
-	})
-	rr, err := request.GetRequiredResources(req)
+	rr, err := requireNamed(req, rsp, RequiredBackend, "StatefulSet", srv)
 	if err != nil {
 		return backend{}, err
 	}
@@ -123,6 +118,18 @@ func adoptBackend(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, s
 func statefulSetReady(sts *appsv1.StatefulSet) bool {
 	replicas := ptr.Deref(sts.Spec.Replicas, 1)
 	return sts.Status.ObservedGeneration >= sts.Generation && sts.Status.ReadyReplicas >= replicas
+}
+
+// requireNamed asks Crossplane for the apps/v1 object of kind named after
+// the server, in its namespace, and returns the required resources so far.
+func requireNamed(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, key, kind string, srv *render.Server) (map[string][]resource.Required, error) {
+	require(rsp, key, &fnv1.ResourceSelector{
+		ApiVersion: appsv1.SchemeGroupVersion.String(),
+		Kind:       kind,
+		Match:      &fnv1.ResourceSelector_MatchName{MatchName: srv.Name},
+		Namespace:  &srv.Namespace,
+	})
+	return request.GetRequiredResources(req)
 }
 
 // require adds a required resource to the response, keeping the others.

@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
-	"github.com/crossplane/function-sdk-go/request"
-	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -29,13 +27,7 @@ const toolHiveGroup = "toolhive.stacklok.dev"
 // ServiceAccount names. Composing over them would fight that controller;
 // refusing changes nothing. One this XR controls, or none, is no clash.
 func clash(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, srv *render.Server, xr types.UID) (string, error) {
-	require(rsp, RequiredDeployment, &fnv1.ResourceSelector{
-		ApiVersion: appsv1.SchemeGroupVersion.String(),
-		Kind:       "Deployment",
-		Match:      &fnv1.ResourceSelector_MatchName{MatchName: srv.Name},
-		Namespace:  &srv.Namespace,
-	})
-	rr, err := request.GetRequiredResources(req)
+	rr, err := requireNamed(req, rsp, RequiredDeployment, "Deployment", srv)
 	if err != nil {
 		return "", err
 	}
