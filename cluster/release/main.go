@@ -63,15 +63,8 @@ func (b *buildCmd) Run(c *cli) error {
 func (p *pushCmd) Run(c *cli) error {
 	x := c.builder()
 	for _, pk := range xpkg.All {
-		files := []string{x.File(pk, nil)}
-		if pk.Binary != "" {
-			files = files[:0]
-			for _, pl := range runtimeimage.Platforms {
-				files = append(files, x.File(pk, &pl))
-			}
-		}
 		ref := p.Registry + "/" + pk.Name + ":" + c.Version
-		if err := x.Push(files, ref); err != nil {
+		if err := x.Push(x.Files(pk, runtimeimage.Platforms), ref); err != nil {
 			return err
 		}
 		fmt.Println("pushed", ref)

@@ -35,9 +35,8 @@ var (
 
 // A Builder writes package files into Out.
 type Builder struct {
-	// CLI is the crossplane CLI; Env its environment beyond the process's.
+	// CLI is the crossplane CLI.
 	CLI string
-	Env []string
 	Out string
 	// Version and Revision label the runtime images (the package version
 	// and the source revision).
@@ -54,6 +53,19 @@ func (b Builder) File(pk Package, p *v1.Platform) string {
 		name += "-" + p.OS + "-" + p.Architecture
 	}
 	return filepath.Join(b.Out, name+".xpkg")
+}
+
+// Files are the package files of pk: one per platform for a package with
+// a binary, else one. Build writes them in this order.
+func (b Builder) Files(pk Package, platforms []v1.Platform) []string {
+	if pk.Binary == "" {
+		return []string{b.File(pk, nil)}
+	}
+	files := make([]string, 0, len(platforms))
+	for _, p := range platforms {
+		files = append(files, b.File(pk, &p))
+	}
+	return files
 }
 
 var fileName = regexp.MustCompile(`^(.+?)-(v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+?)??)(-linux-[a-z0-9]+)?\.xpkg$`)
@@ -75,12 +87,11 @@ func (b Builder) Build(pk Package, platforms []v1.Platform) ([]string, error) {
 	}
 	// The examples folder holds render fixtures, not examples to apply.
 	args := []string{"xpkg", "build", "--package-root=" + pk.Root, "--examples-root=" + filepath.Join(b.Out, "no-examples")}
+	files := b.Files(pk, platforms)
 	if pk.Binary == "" {
-		file := b.File(pk, nil)
-		return []string{file}, b.run(append(args, "--package-file="+file)...)
+		return files, b.run(append(args, "--package-file="+files[0])...)
 	}
-	files := make([]string, 0, len(platforms))
-	for _, p := range platforms {
+	for i, p := range platforms {
 		img, err := runtimeimage.Build(runtimeimage.Options{
 			Binary:     b.Binary(pk, p),
 			Platform:   p,
@@ -97,13 +108,11 @@ func (b Builder) Build(pk Package, platforms []v1.Platform) ([]string, error) {
 		if err := runtimeimage.WriteTarball(img, tarball); err != nil {
 			return nil, err
 		}
-		file := b.File(pk, &p)
-		err = b.run(append(args, "--embed-runtime-image-tarball="+tarball, "--package-file="+file)...)
+		err = b.run(append(args, "--embed-runtime-image-tarball="+tarball, "--package-file="+files[i])...)
 		_ = os.Remove(tarball)
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, file)
 	}
 	return files, nil
 }
@@ -116,7 +125,6 @@ func (b Builder) Push(files []string, ref string) error {
 
 func (b Builder) run(args ...string) error {
 	cmd := exec.Command(b.CLI, args...) //nolint:gosec // The pinned crossplane CLI, with arguments this package makes.
-	cmd.Env = append(os.Environ(), b.Env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
