@@ -267,12 +267,22 @@ func waitPackagesHealthy(ctx context.Context, kube client.Client, timeout time.D
 			}
 			for _, t := range []xpv2.ConditionType{pkgv1.TypeInstalled, pkgv1.TypeHealthy} {
 				if c := o.GetCondition(t); c.Status != corev1.ConditionTrue {
-					return fmt.Errorf("%s is not %s: %s %s", o.GetName(), t, c.Reason, c.Message)
+					return fmt.Errorf("%s is not %s: %s %s%s", o.GetName(), t, c.Reason, c.Message, stateHint(c.Message))
 				}
 			}
 		}
 		return nil
 	})
+}
+
+// stateHint says what to do when Crossplane cannot update a definition in
+// place: an XRD's or MRD's names are immutable, so a plane installed before
+// they changed must start afresh.
+func stateHint(msg string) string {
+	if !strings.Contains(msg, "Value is immutable") {
+		return ""
+	}
+	return " (the plane's state predates a change Crossplane cannot make in place: run make stop, delete the plane's state folder, .cache/local for make run, and run again)"
 }
 
 // dnsLabel is the object name Crossplane gives a dependency.
