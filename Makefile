@@ -42,6 +42,7 @@ generate:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(OUTPUT)/bin/provider ./cmd/provider
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(OUTPUT)/bin/function ./cmd/function
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(OUTPUT)/bin/crossmcp ./cmd/crossmcp
 	$(GO) build -o $(OUTPUT)/bin/local ./cluster/local
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(OUTPUT)/bin/mcpecho ./test/mcpecho
 

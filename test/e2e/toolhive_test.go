@@ -21,6 +21,16 @@ import (
 	"github.com/crossmcp/provider-mcp/test/wait"
 )
 
+// toolhiveModule is the folder of the pinned ToolHive module (test/toolhive's).
+func toolhiveModule(t *testing.T) string {
+	t.Helper()
+	dir, err := exec.Command("go", "list", "-C", filepath.Join(root, "test", "toolhive"), "-m", "-f", "{{.Dir}}", "github.com/stacklok/toolhive").Output()
+	if err != nil {
+		t.Fatalf("cannot find the ToolHive module: %v", err)
+	}
+	return strings.TrimSpace(string(dir))
+}
+
 // TestToolHiveCoexistence installs ToolHive's own CRDs (from the pinned
 // module) beside ours, as on a cluster moving over from ToolHive's
 // operator. Our short names must still mean ours, and an MCPServer of ours
@@ -28,11 +38,7 @@ import (
 // renders the same object names, must be refused with a message naming it,
 // leaving ToolHive's objects as they were.
 func TestToolHiveCoexistence(t *testing.T) {
-	dir, err := exec.Command("go", "list", "-C", filepath.Join(root, "test", "toolhive"), "-m", "-f", "{{.Dir}}", "github.com/stacklok/toolhive").Output()
-	if err != nil {
-		t.Fatalf("cannot find the ToolHive module: %v", err)
-	}
-	crds := filepath.Join(strings.TrimSpace(string(dir)), "deploy", "charts", "operator-crds", "files", "crds")
+	crds := filepath.Join(toolhiveModule(t), "deploy", "charts", "operator-crds", "files", "crds")
 	for _, f := range []string{"toolhive.stacklok.dev_mcpservers.yaml", "toolhive.stacklok.dev_mcpexternalauthconfigs.yaml"} {
 		if out, err := kubectl("apply", "--server-side", "-f", filepath.Join(crds, f)); err != nil {
 			t.Fatalf("cannot install ToolHive's CRD %s: %v\n%s", f, err, out)
