@@ -22,7 +22,7 @@ help:
 	@echo "make generate    regenerate deepcopy code, CRDs, the function input CRD, the XRDs and docs/reference"
 	@echo "make build       build the provider and function binaries into _output/bin"
 	@echo "make lint        go vet, gofmt and golangci-lint"
-	@echo "make goldens     rewrite the examples' rendered.yaml from crossplane render"
+	@echo "make goldens     rewrite render/*/rendered.yaml from crossplane render"
 	@echo "make fuzz        every fuzz test for FUZZTIME (3m) each, 12 minutes in all"
 	@echo "make bench       the Go benchmarks and the scale harness; writes _output/bench/report.md"
 	@echo "make xpkg        the three packages for linux/amd64 and linux/arm64 into _output/xpkg (VERSION)"
@@ -128,7 +128,7 @@ test-unit:
 test-integration: tools
 	KUBEBUILDER_ASSETS=$(TOOLS_BIN) $(GO) test -tags integration -count=1 ./test/integration/...
 
-# goldens rewrites examples/*/rendered.yaml with what crossplane render gives
+# goldens rewrites render/*/rendered.yaml with what crossplane render gives
 # now; review the diff before committing it.
 goldens: tools
 	KUBEBUILDER_ASSETS=$(TOOLS_BIN) $(GO) test -tags integration -count=1 ./test/integration/ -run 'TestRenderGoldens' -args -update

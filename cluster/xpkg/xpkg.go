@@ -20,16 +20,19 @@ import (
 )
 
 // A Package is one of our packages: its name, the folder with its
-// crossplane.yaml and CRDs, and its binary, if it runs one.
+// crossplane.yaml and CRDs, its binary, if it runs one, and the folder of
+// examples it carries, if any.
 type Package struct {
-	Name, Root, Binary string
+	Name, Root, Binary, Examples string
 }
 
-// The packages, dependencies first.
+// The packages, dependencies first. The provider carries its managed
+// resource's examples; the configuration every example, as they use its
+// XRs and the provider's config.
 var (
-	Provider      = Package{Name: "provider-mcp", Root: "package/provider", Binary: "provider"}
+	Provider      = Package{Name: "provider-mcp", Root: "package/provider", Binary: "provider", Examples: "examples/externalauthconfig"}
 	Function      = Package{Name: "function-mcp-server", Root: "package/function", Binary: "function"}
-	Configuration = Package{Name: "configuration-mcp", Root: "package/configuration"}
+	Configuration = Package{Name: "configuration-mcp", Root: "package/configuration", Examples: "examples"}
 	All           = []Package{Provider, Function, Configuration}
 )
 
@@ -85,8 +88,13 @@ func (b Builder) Build(pk Package, platforms []v1.Platform) ([]string, error) {
 	if err := os.MkdirAll(b.Out, 0o750); err != nil {
 		return nil, err
 	}
-	// The examples folder holds render fixtures, not examples to apply.
-	args := []string{"xpkg", "build", "--package-root=" + pk.Root, "--examples-root=" + filepath.Join(b.Out, "no-examples")}
+	// The CLI takes ./examples when told nothing: name a folder that does
+	// not exist for a package without examples.
+	examples := filepath.Join(b.Out, "no-examples")
+	if pk.Examples != "" {
+		examples = pk.Examples
+	}
+	args := []string{"xpkg", "build", "--package-root=" + pk.Root, "--examples-root=" + examples}
 	files := b.Files(pk, platforms)
 	if pk.Binary == "" {
 		return files, b.run(append(args, "--package-file="+files[0])...)

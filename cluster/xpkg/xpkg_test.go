@@ -56,7 +56,7 @@ func TestBuildAndPush(t *testing.T) {
 			return bin
 		},
 	}
-	pk := Package{Name: Provider.Name, Root: filepath.Join("..", "..", Provider.Root), Binary: "rootcount"}
+	pk := Package{Name: Provider.Name, Root: filepath.Join("..", "..", Provider.Root), Binary: "rootcount", Examples: filepath.Join("..", "..", Provider.Examples)}
 	files, err := b.Build(pk, runtimeimage.Platforms)
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +127,10 @@ func checkImage(t *testing.T, img v1.Image, p v1.Platform, root string) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "package.yaml")); err != nil {
 		t.Errorf("%s: the package's own layer is missing: %v", p, err)
+	}
+	// The examples layer: what the provider's examples folder holds.
+	if ex, err := os.ReadFile(filepath.Join(root, ".up", "examples.yaml")); err != nil || !strings.Contains(string(ex), "kind: ExternalAuthConfig") || !strings.Contains(string(ex), "kind: ClusterProviderConfig") {
+		t.Errorf("%s: the package does not carry its examples (%v):\n%s", p, err, ex)
 	}
 	if p.Architecture != runtime.GOARCH {
 		return

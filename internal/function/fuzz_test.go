@@ -18,12 +18,12 @@ import (
 )
 
 // FuzzRunFunction feeds arbitrary XRs, inputs and configs to the function,
-// seeded with the examples. Whatever comes in, it must not panic, and when it
+// seeded with the render stories. Whatever comes in, it must not panic, and when it
 // renders, every object must have a kind and a valid name, and the RunConfig
 // must be JSON without a client secret.
 func FuzzRunFunction(f *testing.F) {
-	xrs, _ := filepath.Glob("../../examples/*/xr.yaml")
-	cfgs, _ := filepath.Glob("../../examples/*/required-resources.yaml")
+	xrs, _ := filepath.Glob("../../render/*/xr.yaml")
+	cfgs, _ := filepath.Glob("../../render/*/required-resources.yaml")
 	for i, x := range xrs {
 		cfg := cfgs[i%len(cfgs)]
 		f.Add(yamlToJSON(f, x), yamlToJSON(f, cfg), `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload"}`)

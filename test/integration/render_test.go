@@ -28,18 +28,24 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 )
 
-var update = flag.Bool("update", false, "rewrite the examples' rendered.yaml goldens")
+var update = flag.Bool("update", false, "rewrite the render stories' rendered.yaml goldens")
 
-const examplesDir = "../../examples"
+// examplesDir holds the manifests users apply; renderDir the stories
+// `crossplane render` runs on, each with its golden.
+const (
+	examplesDir = "../../examples"
+	renderDir   = "../../render"
+)
 
-// renderExamples are the example folders `crossplane render` runs on.
+// renderExamples are the story folders `crossplane render` runs on.
 func renderExamples(t *testing.T) []string {
 	t.Helper()
-	m, err := filepath.Glob(filepath.Join(examplesDir, "*", "xr.yaml"))
+	m, err := filepath.Glob(filepath.Join(renderDir, "*", "xr.yaml"))
 	if err != nil || len(m) < 4 {
-		t.Fatalf("want at least four examples with an xr.yaml, found %v (%v)", m, err)
+		t.Fatalf("want at least four render stories with an xr.yaml, found %v (%v)", m, err)
 	}
 	dirs := make([]string, 0, len(m))
 	for _, f := range m {
@@ -228,9 +234,71 @@ func TestValidateExamples(t *testing.T) {
 			validate(t, dir, strings.NewReader(out), "-", 2)
 		})
 	}
-	t.Run("externalauthconfig", func(t *testing.T) {
-		validate(t, filepath.Join(examplesDir, "externalauthconfig"), nil, "externalauthconfig.yaml,providerconfig.yaml", 2)
-	})
+	for _, dir := range exampleDirs(t) {
+		t.Run("examples/"+filepath.Base(dir), func(t *testing.T) {
+			files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+			names := make([]string, 0, len(files))
+			for _, f := range files {
+				names = append(names, filepath.Base(f))
+			}
+			// Every file but the Secret has a schema.
+			validate(t, dir, nil, strings.Join(names, ","), len(files)-1)
+		})
+	}
+}
+
+// exampleDirs are the folders of examples users apply.
+func exampleDirs(t *testing.T) []string {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join(examplesDir, "*"))
+	if err != nil || len(dirs) < 4 {
+		t.Fatalf("want at least four example folders, found %v (%v)", dirs, err)
+	}
+	return dirs
+}
+
+// appliable are the kinds an example folder may hold: kubectl apply -f on
+// one must not apply a Function, a Composition (it would replace the
+// package's), an XR Crossplane makes from a claim, or a render fixture.
+var appliable = map[string]bool{
+	"Secret": true, "ClusterProviderConfig": true, "ProviderConfig": true,
+	"ExternalAuthConfig": true, "MCPServer": true, "MCPServerClaim": true,
+}
+
+// uptestKinds are the kinds uptest checks for Ready, which need its
+// annotations.
+var uptestKinds = map[string]bool{"ExternalAuthConfig": true, "MCPServer": true, "MCPServerClaim": true}
+
+// TestExamplesAppliable reads every manifest under examples/: only kinds a
+// user applies, and what uptest needs on each it would test.
+func TestExamplesAppliable(t *testing.T) {
+	for _, dir := range exampleDirs(t) {
+		files, _ := filepath.Glob(filepath.Join(dir, "*"))
+		for _, f := range files {
+			if strings.HasSuffix(f, ".sh") {
+				continue // uptest hooks; kubectl apply -f skips them.
+			}
+			if !strings.HasSuffix(f, ".yaml") {
+				t.Errorf("%s: an example folder holds manifests (.yaml) and uptest hooks (.sh) only", f)
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := &unstructured.Unstructured{}
+			if err := yaml.Unmarshal(b, &u.Object); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if !appliable[u.GetKind()] {
+				t.Errorf("%s: a %s is not for users to apply: move it to render/", f, u.GetKind())
+			}
+			a := u.GetAnnotations()
+			if uptestKinds[u.GetKind()] && (a["meta.upbound.io/example-id"] == "" || a["uptest.upbound.io/timeout"] == "") {
+				t.Errorf("%s: a %s needs uptest's meta.upbound.io/example-id and uptest.upbound.io/timeout annotations", f, u.GetKind())
+			}
+		}
+	}
 }
 
 // coreSchemaCache lays Crossplane core's CRDs where `beta validate` looks for

@@ -83,7 +83,7 @@ func TestXRDSchema(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t)
 
-	xrs, _ := filepath.Glob(filepath.Join(examplesDir, "*", "xr.yaml"))
+	xrs, _ := filepath.Glob(filepath.Join(renderDir, "*", "xr.yaml"))
 	for _, f := range xrs {
 		u := &unstructured.Unstructured{}
 		b, _ := os.ReadFile(f)

@@ -29,9 +29,9 @@ const repo = "../.."
 // TestGoldens checks the RunConfig of every render golden: what `crossplane
 // render` gives for each example.
 func TestGoldens(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(repo, "examples", "*", "rendered.yaml"))
+	files, _ := filepath.Glob(filepath.Join(repo, "render", "*", "rendered.yaml"))
 	if len(files) == 0 {
-		t.Fatal("no examples/*/rendered.yaml")
+		t.Fatal("no render/*/rendered.yaml")
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -59,7 +59,7 @@ func TestGoldens(t *testing.T) {
 }
 
 // TestFuzzCorpus runs the function on its fuzz seeds (the committed corpus
-// and the examples it is seeded with) and checks every RunConfig it renders.
+// and the render stories it is seeded with) and checks every RunConfig it renders.
 func TestFuzzCorpus(t *testing.T) {
 	fn := function.New(logging.NewNopLogger())
 	checked := 0
@@ -86,13 +86,13 @@ func TestFuzzCorpus(t *testing.T) {
 	t.Logf("%d RunConfigs from the fuzz corpus checked", checked)
 }
 
-// corpus is FuzzRunFunction's seeds: the examples with a Workload input and
+// corpus is FuzzRunFunction's seeds: the render stories with a Workload input and
 // the files under testdata/fuzz. Each is (xr, config, input) JSON.
 func corpus(t *testing.T) map[string][3]string {
 	t.Helper()
 	out := map[string][3]string{}
-	xrs, _ := filepath.Glob(filepath.Join(repo, "examples", "*", "xr.yaml"))
-	cfgs, _ := filepath.Glob(filepath.Join(repo, "examples", "*", "required-resources.yaml"))
+	xrs, _ := filepath.Glob(filepath.Join(repo, "render", "*", "xr.yaml"))
+	cfgs, _ := filepath.Glob(filepath.Join(repo, "render", "*", "required-resources.yaml"))
 	for i, x := range xrs {
 		out[x] = [3]string{yamlFile(t, x), yamlFile(t, cfgs[i%len(cfgs)]), `{"apiVersion":"mcpserver.fn.crossmcp.io/v1beta1","kind":"Workload"}`}
 	}
