@@ -59,13 +59,13 @@ func ours(t *testing.T, stream string) []*unstructured.Unstructured {
 	return out
 }
 
-// TestConvertToolHive runs crossmcp convert on ToolHive's own example files
+// testConvertToolHive runs crossmcp convert on ToolHive's own example files
 // (v0.48.0, whose token-exchange examples still use the older snake_case
 // fields). The API server, with our CRDs and the MCPServer XRD's, must accept
 // every object it writes; what it cannot convert it must say. Then ToolHive's
 // complete example, pointed at the plane's authorization server, is
 // converted, applied with kubectl and served: a user's token is exchanged.
-func TestConvertToolHive(t *testing.T) {
+func testConvertToolHive(t *testing.T) {
 	examples := filepath.Join(toolhiveModule(t), "examples", "operator")
 	t.Run("Examples", func(t *testing.T) {
 		ns := newNamespace(t, "convert-dry")

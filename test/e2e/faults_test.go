@@ -204,12 +204,12 @@ func kill(t *testing.T, name string) int {
 	return pid
 }
 
-// TestFaultAuthServerDown: an authorization server gone for minutes makes
+// testFaultAuthServerDown: an authorization server gone for minutes makes
 // its configs Ready=False with the reason their verification meets, keeps
 // their connection secrets and the workloads using them as they are, and
 // everything is Ready again, unchanged, once it is back. The server is a
 // real one of this test's own, so its outage touches no other test.
-func TestFaultAuthServerDown(t *testing.T) {
+func testFaultAuthServerDown(t *testing.T) {
 	const outage = 2*time.Minute + 10*time.Second
 	ns := newNamespace(t, "faults-authserver")
 	ca, err := pki.NewCA("faults authorization server CA", 24*time.Hour)
@@ -339,12 +339,12 @@ func TestFaultAuthServerDown(t *testing.T) {
 	exactlyOnce(t, ns, len(tests))
 }
 
-// TestFaultRestarts: the kube-apiserver restarted and the provider and
+// testFaultRestarts: the kube-apiserver restarted and the provider and
 // function SIGKILLed, one after the other and all at once, each while a new
 // config and MCPServer are being reconciled. Everything converges, the new
 // ones and those already running; nothing is duplicated or lost, and
 // nothing that ran is rolled or rewritten.
-func TestFaultRestarts(t *testing.T) {
+func testFaultRestarts(t *testing.T) {
 	ns := newNamespace(t, "faults-restarts")
 	mustCreate(t, clientSecretObj(ns, idpClientSecret), exampleConfig(t, ns, "steady"), mcpServerXR(t, ns, "steady", "steady"))
 	converged(t, ns, "steady", 3*time.Minute)
@@ -399,7 +399,7 @@ func TestFaultRestarts(t *testing.T) {
 	exactlyOnce(t, ns, len(before))
 }
 
-// TestFaultFunctionDown: with the function held down the MCPServers cannot
+// testFaultFunctionDown: with the function held down the MCPServers cannot
 // be composed: they say so in Synced=False, naming the function, and what
 // runs stays as it is. A server created meanwhile waits. Once the function
 // is back, both are Synced and Ready, and nothing running was rolled.
@@ -407,7 +407,7 @@ func TestFaultRestarts(t *testing.T) {
 // Crossplane's calls wait for the function to be ready (gRPC waitForReady)
 // until its reconcile timeout, two minutes: that is how long an unreachable
 // function takes to show.
-func TestFaultFunctionDown(t *testing.T) {
+func testFaultFunctionDown(t *testing.T) {
 	ns := newNamespace(t, "faults-function")
 	mustCreate(t, clientSecretObj(ns, idpClientSecret), exampleConfig(t, ns, "running"), mcpServerXR(t, ns, "running", "running"))
 	converged(t, ns, "running", 3*time.Minute)

@@ -201,11 +201,11 @@ func claims(t *testing.T, jwt string) map[string]any {
 	return m
 }
 
-// TestRealTokenExchange performs the exchange exactly as the ToolHive proxy
+// testRealTokenExchange performs the exchange exactly as the ToolHive proxy
 // runner would, from nothing but what the cluster holds: the settings in the
 // rendered runconfig.json, and the client secret from the Secret the
 // Deployment's environment points at.
-func TestRealTokenExchange(t *testing.T) {
+func testRealTokenExchange(t *testing.T) {
 	ns := newNamespace(t, "exchange")
 	cfg := exampleConfig(t, ns, "backend-api", func(c *authv1alpha1.ExternalAuthConfig) {
 		c.Spec.ForProvider.TokenExchange.Scopes = []string{"backend:read", "backend:write"}
@@ -278,9 +278,9 @@ func TestRealTokenExchange(t *testing.T) {
 	t.Logf("exchanged a token for audience %v with scope %q, injected as %s: Bearer <token>", c["aud"], c["scope"], header)
 }
 
-// TestBadCredentials: with a wrong client secret the real server refuses the
+// testBadCredentials: with a wrong client secret the real server refuses the
 // credential probe, and the config says so in a condition and an event.
-func TestBadCredentials(t *testing.T) {
+func testBadCredentials(t *testing.T) {
 	ns := newNamespace(t, "badcreds")
 	secretsUsed = append(secretsUsed, "not-the-client-secret")
 	mustCreate(t, clientSecretObj(ns, "not-the-client-secret"), exampleConfig(t, ns, "backend-api"))
@@ -305,10 +305,10 @@ func TestBadCredentials(t *testing.T) {
 	})
 }
 
-// TestRotation: changing the user's client Secret, and nothing else, changes
+// testRotation: changing the user's client Secret, and nothing else, changes
 // the connection secret, the configHash, the XR's externalAuthConfigHash and
 // the Deployment's pod template. Latency over ten rotations is logged.
-func TestRotation(t *testing.T) {
+func testRotation(t *testing.T) {
 	ns := newNamespace(t, "rotation")
 	// The demo server knows one client secret; rotations to other values
 	// would be refused by the credential probe, which is not what this
@@ -371,9 +371,9 @@ func TestRotation(t *testing.T) {
 		len(took), took[len(took)/2], took[(len(took)*95+99)/100-1], took[len(took)-1])
 }
 
-// TestSharedConfigSpecChange: changing a shared config re-renders every
+// testSharedConfigSpecChange: changing a shared config re-renders every
 // MCPServer using it and leaves unrelated ones alone.
-func TestSharedConfigSpecChange(t *testing.T) {
+func testSharedConfigSpecChange(t *testing.T) {
 	ns := newNamespace(t, "shared")
 	mustCreate(t, clientSecretObj(ns, idpClientSecret), exampleConfig(t, ns, "shared"), exampleConfig(t, ns, "other"),
 		mcpServerXR(t, ns, "one", "shared"), mcpServerXR(t, ns, "two", "shared"), mcpServerXR(t, ns, "three", "other"))
@@ -409,10 +409,10 @@ func TestSharedConfigSpecChange(t *testing.T) {
 	}
 }
 
-// TestBadConfigKeepsWorkload: a missing config, one that breaks, and a
+// testBadConfigKeepsWorkload: a missing config, one that breaks, and a
 // cross-namespace reference each get a clear message, and nothing running
 // is deleted or rolled.
-func TestBadConfigKeepsWorkload(t *testing.T) {
+func testBadConfigKeepsWorkload(t *testing.T) {
 	ns := newNamespace(t, "badconfig")
 	mustCreate(t, mcpServerXR(t, ns, "orphan", "missing"))
 	wait.For(t, time.Minute, "ConfigNotFound", func() string {

@@ -37,6 +37,47 @@ var (
 	kube  client.Client // admin client of the plane
 )
 
+// suite is every e2e test, in the order it runs: the fault tests stop and
+// restart the plane's components, and the final checks look at what all
+// the others left behind. Run one with -test.run 'TestE2E/<name>'.
+var suite = []struct {
+	name string
+	run  func(*testing.T)
+}{
+	{"ConvertToolHive", testConvertToolHive},
+	{"FaultAuthServerDown", testFaultAuthServerDown},
+	{"FaultRestarts", testFaultRestarts},
+	{"FaultFunctionDown", testFaultFunctionDown},
+	{"RealTokenExchange", testRealTokenExchange},
+	{"BadCredentials", testBadCredentials},
+	{"Rotation", testRotation},
+	{"SharedConfigSpecChange", testSharedConfigSpecChange},
+	{"BadConfigKeepsWorkload", testBadConfigKeepsWorkload},
+	{"RBACLeastPrivilege", testRBACLeastPrivilege},
+	{"RBACProviderRuntime", testRBACProviderRuntime},
+	{"RBACRequestsAsServiceAccounts", testRBACRequestsAsServiceAccounts},
+	{"ProxyRunnerRotation", testProxyRunnerRotation},
+	{"ProxyRunner", testProxyRunner},
+	{"ProxyRunnerVariants", testProxyRunnerVariants},
+	{"PackagesHealthy", testPackagesHealthy},
+	{"QuickStart", testQuickStart},
+	{"Claim", testClaim},
+	{"DeleteXR", testDeleteXR},
+	{"TenantCannotReachPrivateNetworks", testTenantCannotReachPrivateNetworks},
+	{"ToolHiveCoexistence", testToolHiveCoexistence},
+	{"Uptest", testUptest},
+	// Last: they look at everything the others left.
+	{"SteadyState", testSteadyState},
+	{"SecretHygiene", testSecretHygiene},
+}
+
+// TestE2E runs the suite in order on one plane.
+func TestE2E(t *testing.T) {
+	for _, s := range suite {
+		t.Run(s.name, s.run)
+	}
+}
+
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }

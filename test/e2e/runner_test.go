@@ -70,13 +70,13 @@ func userToken(t *testing.T, sub, aud string) string {
 	return tok
 }
 
-// TestProxyRunner runs ToolHive's real thv-proxyrunner on what the function
+// testProxyRunner runs ToolHive's real thv-proxyrunner on what the function
 // rendered, and sends it real requests: without a token and with a token
 // for another audience it refuses them; with a user's token it exchanges it
 // at the real authorization server, and the MCP server behind it receives
 // the exchanged token, in Authorization or in the configured header. A
 // legacy claim's workload is served the same way.
-func TestProxyRunner(t *testing.T) {
+func testProxyRunner(t *testing.T) {
 	ns := newNamespace(t, "runner")
 	custom := func(c *authv1alpha1.ExternalAuthConfig) {
 		c.Spec.ForProvider.TokenExchange.ExternalTokenHeaderName = "X-Upstream-Token"

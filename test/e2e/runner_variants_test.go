@@ -16,11 +16,11 @@ import (
 	"github.com/crossmcp/provider-mcp/test/wait"
 )
 
-// TestProxyRunnerVariants runs the real proxy runner on MCPServers that
+// testProxyRunnerVariants runs the real proxy runner on MCPServers that
 // differ from the example where the RunConfig does: the SSE transport, ports
 // of their own with arguments and environment, and inline settings. Each
 // becomes Ready and exchanges the user's token.
-func TestProxyRunnerVariants(t *testing.T) {
+func testProxyRunnerVariants(t *testing.T) {
 	ns := newNamespace(t, "runner-variants")
 	set := func(u *unstructured.Unstructured, v any, path ...string) {
 		t.Helper()

@@ -25,9 +25,9 @@ import (
 	authv1alpha1 "github.com/crossmcp/provider-mcp/apis/auth/v1alpha1"
 )
 
-// TestPackagesHealthy: the three packages, the provider and function
+// testPackagesHealthy: the three packages, the provider and function
 // resolved as the configuration's dependencies from the local registry.
-func TestPackagesHealthy(t *testing.T) {
+func testPackagesHealthy(t *testing.T) {
 	ctx := context.Background()
 	for _, o := range []pkgv1.Package{
 		&pkgv1.Configuration{}, &pkgv1.Provider{}, &pkgv1.Function{},
@@ -52,9 +52,9 @@ func TestPackagesHealthy(t *testing.T) {
 var composedKinds = []string{"Deployment/fetch", "Usage/fetch-external-auth", "RoleBinding/fetch-mcp-proxy-runner",
 	"ConfigMap/fetch-runconfig", "ServiceAccount/fetch-proxy-runner", "ServiceAccount/fetch-sa", "Service/mcp-fetch-proxy", "StatefulSet/fetch"}
 
-// TestQuickStart applies the README's example the way make run does and
+// testQuickStart applies the README's example the way make run does and
 // checks it end to end.
-func TestQuickStart(t *testing.T) {
+func testQuickStart(t *testing.T) {
 	ctx := context.Background()
 	if out, err := local("apply"); err != nil {
 		t.Fatalf("local apply: %v\n%s", err, out)
@@ -124,9 +124,9 @@ func TestQuickStart(t *testing.T) {
 	}
 }
 
-// TestClaim: a legacy MCPServerClaim binds to an XMCPServer whose workload
+// testClaim: a legacy MCPServerClaim binds to an XMCPServer whose workload
 // runs in the claim's namespace under the claim's name.
-func TestClaim(t *testing.T) {
+func testClaim(t *testing.T) {
 	if out, err := kubectl("create", "namespace", "claims"); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
@@ -164,10 +164,10 @@ func TestClaim(t *testing.T) {
 	}
 }
 
-// TestDeleteXR: deleting the XR removes everything it composed (through
+// testDeleteXR: deleting the XR removes everything it composed (through
 // the garbage collector), the MCP server's StatefulSet and the Services the
 // runner hung off it included, and then the config it used can go.
-func TestDeleteXR(t *testing.T) {
+func testDeleteXR(t *testing.T) {
 	if out, err := kubectl("delete", "mcpserver", "fetch", "-n", "demo", "--wait=false"); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}

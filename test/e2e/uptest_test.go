@@ -27,9 +27,9 @@ var uptestManifests = []string{
 	"examples/legacy-claim/secret.yaml", "examples/legacy-claim/claim.yaml", "examples/legacy-claim/externalauthconfig.yaml",
 }
 
-// TestUptest runs uptest v1.3.0 (with chainsaw v0.2.14) over the examples:
+// testUptest runs uptest v1.3.0 (with chainsaw v0.2.14) over the examples:
 // each must reach Ready=True, and their deletion must leave nothing behind.
-func TestUptest(t *testing.T) {
+func testUptest(t *testing.T) {
 	out, err := runIn(root, []string{
 		"KUBECONFIG=" + filepath.Join(state, "kubeconfig"),
 		"CHAINSAW=" + filepath.Join(tools(), "chainsaw"),
@@ -95,7 +95,7 @@ func TestUptest(t *testing.T) {
 		xl.SetKind("XMCPServerList")
 		if err := kube.List(context.Background(), xl); err == nil {
 			for _, o := range xl.Items {
-				// Only the claims uptest ran; TestClaim's stays.
+				// Only the claims uptest ran; testClaim's stays.
 				if ns, _, _ := unstructured.NestedString(o.Object, "spec", "claimRef", "namespace"); ns == "team-b" {
 					left = append(left, "XMCPServer "+o.GetName())
 				}

@@ -2,8 +2,8 @@
 
 package e2e
 
-// These run last (files run in name order): they look at everything the
-// other tests left behind.
+// The final checks: they run last (suite, in main_test.go) and look at
+// everything the other tests left behind.
 
 import (
 	"bufio"
@@ -51,10 +51,10 @@ func listAll(t *testing.T, apiVersion, kind string) []unstructured.Unstructured 
 	return out
 }
 
-// TestSteadyState: over two poll intervals with nothing changing, nothing
+// testSteadyState: over two poll intervals with nothing changing, nothing
 // the controllers own is written: every resourceVersion stays. Write
 // requests seen by the apiserver's audit log are reported too.
-func TestSteadyState(t *testing.T) {
+func testSteadyState(t *testing.T) {
 	poll, err := time.ParseDuration(os.Getenv("LOCAL_POLL"))
 	if err != nil {
 		t.Fatalf("LOCAL_POLL: %v", err)
@@ -165,10 +165,10 @@ func rollingOut(d unstructured.Unstructured) string {
 	return ""
 }
 
-// TestSecretHygiene: no secret value the tests used appears in a ConfigMap,
+// testSecretHygiene: no secret value the tests used appears in a ConfigMap,
 // a Deployment's arguments or environment, any watched object's status, an
 // event, or the provider's, function's or Crossplane's logs.
-func TestSecretHygiene(t *testing.T) {
+func testSecretHygiene(t *testing.T) {
 	check := func(where, text string) {
 		for _, s := range secretsUsed {
 			if strings.Contains(text, s) {
