@@ -43,7 +43,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(OUTPUT)/bin/provider ./cmd/provider
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(OUTPUT)/bin/function ./cmd/function
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(OUTPUT)/bin/crossmcp ./cmd/crossmcp
-	$(GO) build -o $(OUTPUT)/bin/local ./cluster/local
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(OUTPUT)/bin/local ./cluster/local
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(OUTPUT)/bin/mcpecho ./test/mcpecho
 
 # A release's version: git describe's (the tag on this commit, or the last
@@ -58,7 +58,6 @@ PLATFORMS := linux_amd64 linux_arm64
 # xpkg builds the runtime binaries for every platform and the package files
 # (a provider and a function file per platform, the configuration once).
 xpkg:
-	cluster/tools/build.sh crossplane
 	@for p in $(PLATFORMS); do \
 		for b in provider function; do \
 			echo "go build $$b for $$p"; \
@@ -85,10 +84,11 @@ lint:
 
 # The pinned tools the tests and the local control plane need, built from Go
 # modules into $(TOOLS_BIN).
-# make run needs the plane's tools only; the tests also kubectl, uptest and
+# make run needs the plane's tools only (it builds and installs the
+# packages itself); the tests also the crossplane CLI, kubectl, uptest and
 # chainsaw. build.sh prints each tool's build time and the total.
-RUN_TOOLS   := etcd kube-apiserver kube-controller-manager kube-scheduler kwok crossplane crossplane-core thv-proxyrunner
-PLANE_TOOLS := $(RUN_TOOLS) kubectl uptest chainsaw
+RUN_TOOLS   := etcd kube-apiserver kube-controller-manager kube-scheduler kwok crossplane-core thv-proxyrunner
+PLANE_TOOLS := $(RUN_TOOLS) crossplane kubectl uptest chainsaw
 tools:
 	cluster/tools/build.sh $(PLANE_TOOLS)
 

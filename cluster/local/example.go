@@ -227,13 +227,17 @@ func (c *summaryCmd) Run(p *paths) error {
 		}
 	}
 
-	// make run builds no kubectl: the tests' make tools does.
-	kubectl := "kubectl"
+	// make run builds no kubectl and no crossplane CLI: the tests' make
+	// tools does.
+	kubectl, crossplane := "kubectl", "crossplane"
 	if _, err := os.Stat(p.tool("kubectl")); err == nil {
 		kubectl = p.tool("kubectl")
 	}
+	if _, err := os.Stat(p.tool("crossplane")); err == nil {
+		crossplane = p.tool("crossplane")
+	}
 	fmt.Printf("\n== Use it\n  export KUBECONFIG=%s\n  %s get cmcp,eac -A\n  %s beta trace mcpserver %s -n %s\n  make stop   # tear it down\n",
-		p.kubeconfig(), kubectl, p.tool("crossplane"), exampleXR, exampleNS)
+		p.kubeconfig(), kubectl, crossplane, exampleXR, exampleNS)
 	fmt.Println("\nkwok marks pods Ready; the plane runs ToolHive's real thv-proxyrunner for each proxy-runner pod and mcpecho")
 	fmt.Printf("for each MCP server pod (logs in %s).\n", filepath.Join(p.state, "pods"))
 	fmt.Printf("The apiserver authorizes with RBAC: Crossplane runs as %s/%s, its RBAC manager as %s/%s and the provider as the\nServiceAccount of its revision's Deployment in %s (kubeconfigs in %s); the function has no Kubernetes access.\n",

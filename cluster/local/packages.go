@@ -11,7 +11,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -56,7 +55,7 @@ type installCmd struct {
 
 // Run builds the three packages (runtime images from our static binaries,
 // no Docker), pushes them to the local registry, and installs
-// configuration-mcp with `crossplane xpkg install`; Crossplane resolves the
+// configuration-mcp as crossplane xpkg install does; Crossplane resolves the
 // provider and function as its dependencies. With --published it installs
 // what make publish pushed, as a user would.
 func (c *installCmd) Run(p *paths) error {
@@ -87,14 +86,13 @@ func (c *installCmd) Run(p *paths) error {
 			return err
 		}
 	}
+	// What crossplane xpkg install (or update) configuration does: one
+	// Configuration naming the package.
 	ref := publicPrefix + configurationPackage + ":" + versions[configurationPackage]
-	verb := "install"
-	if err := kube.Get(ctx, client.ObjectKey{Name: configurationPackage}, &pkgv1.Configuration{}); err == nil {
-		verb = "update"
-	}
-	fmt.Printf("Running crossplane xpkg %s configuration %s %s\n", verb, ref, configurationPackage)
-	if err := runCLI(p, "xpkg", verb, "configuration", ref, configurationPackage); err != nil {
-		return err
+	fmt.Printf("Installing configuration %s as %s\n", ref, configurationPackage)
+	cfg := &pkgv1.Configuration{ObjectMeta: metav1.ObjectMeta{Name: configurationPackage}}
+	if err := createOrUpdate(ctx, kube, cfg, func() { cfg.Spec.Package = ref }); err != nil {
+		return fmt.Errorf("cannot install %s: %w", ref, err)
 	}
 	return waitPackagesHealthy(ctx, kube, c.Timeout)
 }
@@ -140,7 +138,6 @@ func buildAndPush(p *paths, pk xpkg.Package, out string) (string, error) {
 	// kept: the registry forgets manifests when the plane restarts, and the
 	// plane pushes them all again (restorePackages).
 	b := xpkg.Builder{
-		CLI:      p.tool("crossplane"),
 		Out:      out,
 		Version:  version,
 		Revision: "inputs-" + digest[:12],
@@ -239,18 +236,6 @@ func saveVersion(p *paths, pkgName, digest, version string) error {
 		return err
 	}
 	return os.WriteFile(versionsFile(p), b, 0o600)
-}
-
-// runCLI runs the pinned Crossplane CLI against the plane.
-func runCLI(p *paths, args ...string) error {
-	cmd := exec.Command(p.tool("crossplane"), args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+p.kubeconfig())
-	var outb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &outb, &outb
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("crossplane %s: %w\n%s", strings.Join(args, " "), err, outb.String())
-	}
-	return nil
 }
 
 // waitPackagesHealthy waits for the configuration and its two dependencies.

@@ -15,7 +15,6 @@ import (
 
 type cli struct {
 	Out      string `default:"_output/xpkg" type:"path" help:"Folder of the package files."`
-	Tools    string `default:".cache/tools/bin" env:"TOOLS_BIN" type:"path" help:"Folder of the pinned tools: the crossplane CLI."`
 	Version  string `required:"" help:"Package version, a semantic version with a leading v."`
 	Revision string `help:"Source revision, for the images' org.opencontainers.image.revision label."`
 
@@ -38,7 +37,7 @@ func main() {
 }
 
 func (c *cli) builder() xpkg.Builder {
-	return xpkg.Builder{CLI: filepath.Join(c.Tools, "crossplane"), Out: c.Out, Version: c.Version, Revision: c.Revision}
+	return xpkg.Builder{Out: c.Out, Version: c.Version, Revision: c.Revision}
 }
 
 // Run writes every package file.

@@ -1,7 +1,8 @@
 // Package runtimeimage builds the runtime images of provider-mcp and
 // function-mcp-server without Docker: a static binary, the public CA roots a
 // pod needs to reach an authorization server on a public CA, and a non-root
-// user. One image per platform; crossplane xpkg push makes them an index.
+// user. One image per platform; package xpkg embeds each in a package file
+// and pushes them as an index.
 package runtimeimage
 
 import (
@@ -15,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -104,16 +104,6 @@ func Build(o Options) (v1.Image, error) {
 	}
 	img = mutate.MediaType(img, types.OCIManifestSchema1)
 	return mutate.ConfigMediaType(img, types.OCIConfigJSON), nil
-}
-
-// WriteTarball writes img as a tarball crossplane xpkg build can embed
-// (--embed-runtime-image-tarball).
-func WriteTarball(img v1.Image, out string) error {
-	tag, err := name.NewTag("crossmcp/runtime:local")
-	if err != nil {
-		return err
-	}
-	return tarball.WriteToFile(out, tag, img)
 }
 
 // Roots returns the NSS trust store's roots as PEM, as Debian's

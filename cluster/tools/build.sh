@@ -81,33 +81,74 @@ build() {
     return 2
   fi
   read -r dir pkg ldflags <<<"$spec"
-  key=$( { cat "$here/$dir/go.mod" "$here/$dir/go.sum"; echo "$pkg $ldflags"; go env GOVERSION; } | sha256sum | cut -c1-16)
+  key=$( { cat "$here/$dir/go.mod" "$here/$dir/go.sum"; echo "$pkg -s -w $ldflags"; go env GOVERSION; } | sha256sum | cut -c1-16)
   stamp="$bin/.$name.key"
   if [ -x "$bin/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$key" ]; then
     return 0
   fi
   echo ">> building $name from cluster/tools/$dir (a cold build takes minutes)" >&2
   local start=$SECONDS
+  # Builds run in the background, where errexit does not hold: every step
+  # checks its own failure, so a failed build never gets a stamp.
   case $name in
-    chainsaw) prepare_chainsaw ;;
+    chainsaw) prepare_chainsaw || return 1 ;;
   esac
   # -s -w: no symbol table and no DWARF, which the tools never need and
   # which cost link time and disk.
-  (cd "$here/$dir" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$bin/$name.new" "$pkg")
-  mv "$bin/$name.new" "$bin/$name"
-  echo "$key" >"$stamp"
+  (cd "$here/$dir" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$bin/$name.new" "$pkg") || return 1
+  mv "$bin/$name.new" "$bin/$name" || return 1
+  echo "$key" >"$stamp" || return 1
   echo ">> built $name in $((SECONDS - start))s" >&2
-  built=$((built + 1))
+  touch "$done_dir/$name"
+}
+
+# build_group builds tools of one wrapper module, one after the other: they
+# share most packages, which the first compiles for the others.
+build_group() {
+  local t
+  for t in "$@"; do
+    build "$t" || return 1
+  done
 }
 
 if [ $# -eq 0 ]; then
   set -- "${!tools[@]}"
 fi
-built=0
-begin=$SECONDS
 for t in "$@"; do
-  build "$t"
+  if [ -z "${tools[$t]:-}" ]; then
+    echo "build.sh: unknown tool '$t' (known: ${!tools[*]})" >&2
+    exit 2
+  fi
 done
+# Tools of different wrapper modules share few packages (their pins
+# differ): build TOOLS_JOBS groups at once (2), so one compiles while the
+# other downloads or links, which use one core or none.
+declare -A groups=()
+order=()
+for t in "$@"; do
+  read -r dir _ <<<"${tools[$t]}"
+  if [ -z "${groups[$dir]:-}" ]; then
+    order+=("$dir")
+  fi
+  groups[$dir]+="$t "
+done
+done_dir=$(mktemp -d)
+trap 'rm -rf "$done_dir"' EXIT
+begin=$SECONDS
+mkdir -p "$done_dir/failed"
+for dir in "${order[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "${TOOLS_JOBS:-2}" ]; do
+    wait -n || true
+  done
+  # shellcheck disable=SC2086 # the group's tools are words
+  { build_group ${groups[$dir]} || touch "$done_dir/failed/$dir"; } &
+done
+wait
+built=$(find "$done_dir" -maxdepth 1 -type f | wc -l)
 if [ "$built" -gt 0 ]; then
   echo ">> built $built tools in $((SECONDS - begin))s" >&2
+fi
+if [ -n "$(ls "$done_dir/failed")" ]; then
+  echo "build.sh: failed to build the tools of: $(ls "$done_dir/failed" | tr '\n' ' ')" >&2
+  exit 1
 fi

@@ -29,20 +29,15 @@ import (
 	"github.com/crossmcp/provider-mcp/cluster/runtimeimage"
 )
 
-// TestBuildAndPush takes the path a release takes, with the real crossplane
-// CLI: one package file per platform, pushed together to a registry. The
+// TestBuildAndPush takes the path a release takes: one package file per
+// platform, pushed together to a registry. The
 // pushed index must hold an image per platform, each running as non-root
 // with its labels and the public roots, and a Go binary run from the host's
 // image's extracted file system, as in a pod, must find those roots as its
 // system roots.
 func TestBuildAndPush(t *testing.T) {
-	tools := os.Getenv("TOOLS_BIN")
-	if tools == "" {
-		t.Fatal("TOOLS_BIN is not set: run make test (it builds the crossplane CLI first)")
-	}
 	dir := t.TempDir()
 	b := Builder{
-		CLI:      filepath.Join(tools, "crossplane"),
 		Out:      dir,
 		Version:  "v1.2.3",
 		Revision: "0123abc",
@@ -103,6 +98,25 @@ func TestBuildAndPush(t *testing.T) {
 
 func checkImage(t *testing.T, img v1.Image, p v1.Platform, root string) {
 	t.Helper()
+	// Crossplane core reads the layers annotated base (package.yaml, with
+	// crossplane.yaml first) and upbound (the examples).
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	annotated := map[string]string{}
+	for _, l := range m.Layers {
+		if a := l.Annotations[annotationKey]; a != "" {
+			layer, err := img.LayerByDigest(l.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			annotated[a] = firstFile(t, layer)
+		}
+	}
+	if diff := cmp.Diff(map[string]string{"base": "package.yaml: ---\napiVersion: meta.pkg.crossplane.io/v1", "upbound": ".up/examples.yaml: ---"}, annotated); diff != "" {
+		t.Errorf("%s: annotated layers (file: start): -want, +got:\n%s", p, diff)
+	}
 	cf, err := img.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
@@ -189,4 +203,28 @@ func untar(rc io.ReadCloser, dir string) error {
 			return fmt.Errorf("unexpected %q in the image: type %c", h.Name, h.Typeflag)
 		}
 	}
+}
+
+// firstFile is the name and first line (two for YAML) of a layer's one file.
+func firstFile(t *testing.T, l v1.Layer) string {
+	t.Helper()
+	rc, err := l.Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	h, err := tr.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(string(b), "\n", 3)
+	if h.Name == packageFile {
+		return h.Name + ": " + lines[0] + "\n" + lines[1]
+	}
+	return h.Name + ": " + lines[0]
 }

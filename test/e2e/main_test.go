@@ -167,7 +167,7 @@ func publish() (string, error) {
 	if !ok {
 		return "", fmt.Errorf("cannot read the version of %s", files[0])
 	}
-	out, err := runIn(root, nil, "go", "run", "./cluster/release", "--out="+dir, "--tools="+tools(), "--version="+version, "push", "--registry=127.0.0.1:5000/crossmcp")
+	out, err := runIn(root, nil, "go", "run", "./cluster/release", "--out="+dir, "--version="+version, "push", "--registry=127.0.0.1:5000/crossmcp")
 	if err != nil {
 		return "", fmt.Errorf("cannot publish the packages to the plane's registry: %w\n%s", err, out)
 	}
