@@ -37,7 +37,7 @@ type callCmd struct {
 func (c *callCmd) Run(p *paths) error {
 	ctx, cancel := ctx(c.Timeout)
 	defer cancel()
-	kube, err := newClient(p.kubeconfig())
+	kube, err := newClient(p.Kubeconfig())
 	if err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func (c *callCmd) Run(p *paths) error {
 		r, last = whoami.Call(ctx, endpoint, http.Header{"Authorization": {"Bearer " + tok}})
 		return last == nil, nil
 	}); err != nil {
-		return fmt.Errorf("the call with %s's token failed: %w (proxy log: %s)", c.Subject, last, p.state+"/pods")
+		return fmt.Errorf("the call with %s's token failed: %w (proxy log: %s)", c.Subject, last, p.State+"/pods")
 	}
 	fmt.Printf("  with %s's token (aud %s): initialize and tools/call whoami succeeded; the MCP server received:\n", c.Subject, c.Audience)
 	printReport(r)
@@ -109,7 +109,7 @@ func waitServing(ctx context.Context, endpoint string, timeout time.Duration) er
 
 // idpClient trusts the local authorization server's CA.
 func idpClient(p *paths) (*http.Client, error) {
-	ca, err := os.ReadFile(filepath.Join(p.certs(), "idp-ca.crt"))
+	ca, err := os.ReadFile(filepath.Join(p.Certs(), "idp-ca.crt"))
 	if err != nil {
 		return nil, err
 	}

@@ -21,28 +21,28 @@ type startCmd struct {
 // until it reports the plane ready, printing its progress.
 func (c *startCmd) Run(p *paths) error {
 	if pid, ok := supervisorPID(p); ok {
-		if ph, _ := os.ReadFile(p.phaseFile()); string(ph) == "ready" {
+		if ph, _ := os.ReadFile(p.PhaseFile()); string(ph) == "ready" {
 			fmt.Printf("The local control plane already runs (supervisor pid %d).\n", pid)
 			return nil
 		}
 		return waitReady(p, pid, c.Timeout)
 	}
 	for _, t := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "crossplane-core"} {
-		if _, err := os.Stat(p.tool(t)); err != nil {
-			return fmt.Errorf("%s is missing from %s: run cluster/tools/build.sh (make run does)", t, p.tools)
+		if _, err := os.Stat(p.Tool(t)); err != nil {
+			return fmt.Errorf("%s is missing from %s: run cluster/tools/build.sh (make run does)", t, p.Tools)
 		}
 	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	logf, err := os.OpenFile(p.log("supervisor"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	logf, err := os.OpenFile(p.Log("supervisor"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
 	defer logf.Close()
-	_ = os.Remove(p.phaseFile())
-	cmd := exec.Command(self, "--state="+p.state, "--tools="+p.tools, "--bin="+p.bin, "supervise")
+	_ = os.Remove(p.PhaseFile())
+	cmd := exec.Command(self, "--state="+p.State, "--tools="+p.Tools, "--bin="+p.Bin, "supervise")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -50,7 +50,7 @@ func (c *startCmd) Run(p *paths) error {
 	}
 	pid := cmd.Process.Pid
 	_ = cmd.Process.Release()
-	fmt.Printf("Starting the local control plane (supervisor pid %d, logs in %s).\n", pid, p.logs())
+	fmt.Printf("Starting the local control plane (supervisor pid %d, logs in %s).\n", pid, p.Logs())
 	return waitReady(p, pid, c.Timeout)
 }
 
@@ -59,7 +59,7 @@ func waitReady(p *paths, pid int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	last := ""
 	for time.Now().Before(deadline) {
-		b, _ := os.ReadFile(p.phaseFile())
+		b, _ := os.ReadFile(p.PhaseFile())
 		ph := string(b)
 		if ph != last && ph != "" {
 			fmt.Println("  " + ph)
@@ -69,19 +69,19 @@ func waitReady(p *paths, pid int, timeout time.Duration) error {
 		case ph == "ready":
 			return nil
 		case strings.HasPrefix(ph, "failed"):
-			return fmt.Errorf("the local control plane did not start: %s (logs in %s)", ph, p.logs())
+			return fmt.Errorf("the local control plane did not start: %s (logs in %s)", ph, p.Logs())
 		}
 		if syscall.Kill(pid, 0) != nil {
-			return fmt.Errorf("the supervisor exited; see %s", p.log("supervisor"))
+			return fmt.Errorf("the supervisor exited; see %s", p.Log("supervisor"))
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	return fmt.Errorf("the local control plane did not start within %s (logs in %s)", timeout, p.logs())
+	return fmt.Errorf("the local control plane did not start within %s (logs in %s)", timeout, p.Logs())
 }
 
 // supervisorPID is the running supervisor's pid.
 func supervisorPID(p *paths) (int, bool) {
-	b, err := os.ReadFile(p.pidFile("supervisor"))
+	b, err := os.ReadFile(p.PidFile("supervisor"))
 	if err != nil {
 		return 0, false
 	}
@@ -110,21 +110,21 @@ func (c *stopCmd) Run(p *paths) error { //nolint:unparam // Kong runs commands t
 	} else {
 		fmt.Println("No local control plane runs.")
 	}
-	files, _ := filepath.Glob(filepath.Join(p.pids(), "*.pid"))
+	files, _ := filepath.Glob(filepath.Join(p.Pids(), "*.pid"))
 	self, _ := os.Executable()
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
 		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err == nil && pidAlive(pid, p.tools, p.bin, filepath.Dir(self)) {
+		if err == nil && pidAlive(pid, p.Tools, p.Bin, filepath.Dir(self)) {
 			fmt.Printf("  killing leftover %s (pid %d)\n", strings.TrimSuffix(filepath.Base(f), ".pid"), pid)
 			_ = syscall.Kill(-pid, syscall.SIGKILL)
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 		_ = os.Remove(f)
 	}
-	_ = os.Remove(p.phaseFile())
+	_ = os.Remove(p.PhaseFile())
 	// Holds and requests are about the plane that ran: the next one starts clean.
-	_ = os.RemoveAll(p.control())
+	_ = os.RemoveAll(p.Control())
 	return nil
 }
 
@@ -137,9 +137,9 @@ func (c *statusCmd) Run(p *paths) error {
 		fmt.Println("The local control plane is not running. Start it with make run.")
 		return errors.New("not running")
 	}
-	ph, _ := os.ReadFile(p.phaseFile())
+	ph, _ := os.ReadFile(p.PhaseFile())
 	fmt.Printf("supervisor  pid %-7d %s\n", pid, ph)
-	files, _ := filepath.Glob(filepath.Join(p.pids(), "*.pid"))
+	files, _ := filepath.Glob(filepath.Join(p.Pids(), "*.pid"))
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".pid")
 		if name == "supervisor" {
@@ -148,7 +148,7 @@ func (c *statusCmd) Run(p *paths) error {
 		b, _ := os.ReadFile(f)
 		cpid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 		state := "running"
-		if !pidAlive(cpid, p.tools, p.bin) {
+		if !pidAlive(cpid, p.Tools, p.Bin) {
 			state = "NOT RUNNING"
 		}
 		fmt.Printf("%-24s pid %-7d %s\n", name, cpid, state)
@@ -158,7 +158,7 @@ func (c *statusCmd) Run(p *paths) error {
 			fmt.Printf("%-24s held down (local release %s)\n", name, name)
 		}
 	}
-	fmt.Printf("\nexport KUBECONFIG=%s\n", p.kubeconfig())
+	fmt.Printf("\nexport KUBECONFIG=%s\n", p.Kubeconfig())
 	return nil
 }
 

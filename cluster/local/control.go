@@ -30,7 +30,7 @@ func (c *restartCmd) Run(p *paths) error {
 	if !ok {
 		return errors.New("the local control plane is not running")
 	}
-	req := p.request("restart-" + c.Name)
+	req := p.Request("restart-" + c.Name)
 	_ = os.Remove(req + ".done")
 	if err := os.WriteFile(req, nil, 0o600); err != nil {
 		return err
@@ -47,12 +47,12 @@ func (c *restartCmd) Run(p *paths) error {
 			return nil
 		}
 		if syscall.Kill(pid, 0) != nil {
-			return fmt.Errorf("the supervisor exited; see %s", p.log("supervisor"))
+			return fmt.Errorf("the supervisor exited; see %s", p.Log("supervisor"))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	_ = os.Remove(req)
-	return fmt.Errorf("%s did not serve again within %s (logs in %s)", c.Name, c.Timeout, p.logs())
+	return fmt.Errorf("%s did not serve again within %s (logs in %s)", c.Name, c.Timeout, p.Logs())
 }
 
 // control serves the restart requests left in the state folder until ctx
@@ -64,7 +64,7 @@ func (pl *plane) control(ctx context.Context) {
 			return
 		case <-time.After(300 * time.Millisecond):
 		}
-		reqs, _ := filepath.Glob(pl.p.request("restart-*"))
+		reqs, _ := filepath.Glob(pl.p.Request("restart-*"))
 		for _, r := range reqs {
 			if strings.HasSuffix(r, ".done") || strings.HasSuffix(r, ".tmp") {
 				continue
@@ -131,7 +131,7 @@ var holdable = []string{"provider", "function"}
 
 // held reports whether name is held down by local hold.
 func held(p *paths, name string) bool {
-	_, err := os.Stat(p.holdFile(name))
+	_, err := os.Stat(p.HoldFile(name))
 	return err == nil
 }
 
@@ -143,7 +143,7 @@ type holdCmd struct {
 // Run leaves a hold file, which the package runtime honours: it stops the
 // process and does not start it again until local release.
 func (c *holdCmd) Run(p *paths) error {
-	if err := os.WriteFile(p.holdFile(c.Name), nil, 0o600); err != nil {
+	if err := os.WriteFile(p.HoldFile(c.Name), nil, 0o600); err != nil {
 		return err
 	}
 	fmt.Printf("Holding %s down until local release %s.\n", c.Name, c.Name)
@@ -162,7 +162,7 @@ type releaseCmd struct {
 
 // Run removes the hold; the package runtime starts the process again.
 func (c *releaseCmd) Run(p *paths) error {
-	if err := os.Remove(p.holdFile(c.Name)); err != nil && !os.IsNotExist(err) {
+	if err := os.Remove(p.HoldFile(c.Name)); err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	fmt.Printf("Released %s.\n", c.Name)
@@ -178,17 +178,17 @@ func (c *releaseCmd) Run(p *paths) error {
 func waitPID(p *paths, name string, timeout time.Duration, running bool) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		b, err := os.ReadFile(p.pidFile(name))
+		b, err := os.ReadFile(p.PidFile(name))
 		if !running && os.IsNotExist(err) {
 			return nil
 		}
-		if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); running && err == nil && perr == nil && pidAlive(pid, p.bin) {
+		if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); running && err == nil && perr == nil && pidAlive(pid, p.Bin) {
 			return nil
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	if running {
-		return fmt.Errorf("%s does not run within %s: are the packages installed? (logs in %s)", name, timeout, p.logs())
+		return fmt.Errorf("%s does not run within %s: are the packages installed? (logs in %s)", name, timeout, p.Logs())
 	}
-	return fmt.Errorf("%s did not stop within %s (logs in %s)", name, timeout, p.logs())
+	return fmt.Errorf("%s did not stop within %s (logs in %s)", name, timeout, p.Logs())
 }

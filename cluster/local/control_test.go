@@ -17,8 +17,8 @@ import (
 func testPaths(t *testing.T) (*paths, string) {
 	t.Helper()
 	dir := t.TempDir()
-	p := &paths{state: filepath.Join(dir, "state"), bin: filepath.Join(dir, "bin"), tools: filepath.Join(dir, "bin")}
-	for _, d := range []string{p.state, p.bin, p.logs(), p.pids(), p.certs(), p.control()} {
+	p := &paths{State: filepath.Join(dir, "state"), Bin: filepath.Join(dir, "bin"), Tools: filepath.Join(dir, "bin")}
+	for _, d := range []string{p.State, p.Bin, p.Logs(), p.Pids(), p.Certs(), p.Control()} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			t.Fatal(err)
 		}
@@ -31,7 +31,7 @@ func testPaths(t *testing.T) (*paths, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sleep := filepath.Join(p.bin, "sleep")
+	sleep := filepath.Join(p.Bin, "sleep")
 	if err := os.WriteFile(sleep, b, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func testPaths(t *testing.T) (*paths, string) {
 
 func pidOf(t *testing.T, p *paths, name string) int {
 	t.Helper()
-	b, err := os.ReadFile(p.pidFile(name))
+	b, err := os.ReadFile(p.PidFile(name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestRestartRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The command talks to a live supervisor: this test process plays it.
-	if err := os.WriteFile(p.pidFile("supervisor"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+	if err := os.WriteFile(p.PidFile("supervisor"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -108,7 +108,7 @@ func TestRestartRequest(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			before, _ := os.ReadFile(p.pidFile(tc.name))
+			before, _ := os.ReadFile(p.PidFile(tc.name))
 			err := (&restartCmd{Name: tc.name, Timeout: 30 * time.Second}).Run(p)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -119,12 +119,12 @@ func TestRestartRequest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if after, _ := os.ReadFile(p.pidFile(tc.name)); string(after) == string(before) || !pl.procs.running(tc.name) {
+			if after, _ := os.ReadFile(p.PidFile(tc.name)); string(after) == string(before) || !pl.procs.running(tc.name) {
 				t.Errorf("restart %s: pid %s -> %s, running %t", tc.name, before, after, pl.procs.running(tc.name))
 			}
 		})
 	}
-	if left, _ := filepath.Glob(p.request("*")); len(left) != 0 {
+	if left, _ := filepath.Glob(p.Request("*")); len(left) != 0 {
 		t.Errorf("requests left behind: %v", left)
 	}
 }

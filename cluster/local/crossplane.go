@@ -61,12 +61,12 @@ func (pl *plane) crossplane(ctx context.Context) error {
 		"WEBHOOK_SERVICE_PORT=" + webhookPort,
 		"TLS_CA_SECRET_NAME=" + rootCASecret, "TLS_SERVER_SECRET_NAME=" + tlsServerSecret, "TLS_CLIENT_SECRET_NAME=" + tlsClientSecret,
 	}
-	bin := pl.p.tool("crossplane-core")
+	bin := pl.p.Tool("crossplane-core")
 	if err := waitFor(ctx, "crossplane core init", nil, 3*time.Minute, func(ctx context.Context) error {
 		cmd := exec.CommandContext(ctx, bin, "core", "init", "--activation=*")
 		cmd.Env = append(os.Environ(), env...)
 		out, err := cmd.CombinedOutput()
-		_ = appendLog(pl.p.log("crossplane-init"), out)
+		_ = appendLog(pl.p.Log("crossplane-init"), out)
 		if err != nil {
 			return fmt.Errorf("crossplane core init: %w", err)
 		}
@@ -77,7 +77,7 @@ func (pl *plane) crossplane(ctx context.Context) error {
 	if err := pl.rbacManager(ctx, bin); err != nil {
 		return err
 	}
-	clientDir, serverDir := filepath.Join(pl.p.certs(), "crossplane-client"), filepath.Join(pl.p.certs(), "crossplane-server")
+	clientDir, serverDir := filepath.Join(pl.p.Certs(), "crossplane-client"), filepath.Join(pl.p.Certs(), "crossplane-server")
 	for dir, secret := range map[string]string{clientDir: tlsClientSecret, serverDir: tlsServerSecret} {
 		if err := pl.secretToDir(ctx, secret, dir); err != nil {
 			return err
@@ -85,14 +85,14 @@ func (pl *plane) crossplane(ctx context.Context) error {
 	}
 	xp, err := pl.procs.start("crossplane", bin, []string{"core", "start", "--enable-dependency-version-upgrades", "--poll-interval=" + pollInterval()}, append(env,
 		"TLS_CLIENT_CERTS_DIR="+clientDir, "TLS_SERVER_CERTS_DIR="+serverDir,
-		"XPKG_CACHE_DIR="+filepath.Join(pl.p.state, "xpkg-cache"),
+		"XPKG_CACHE_DIR="+filepath.Join(pl.p.State, "xpkg-cache"),
 		"PACKAGE_RUNTIME=Provider=External;Function=External",
 		"WEBHOOK_PORT="+webhookPort, "METRICS_PORT="+coreMetricsPort, "HEALTH_PROBE_PORT="+coreHealthPort,
 	))
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Join(pl.p.state, "xpkg-cache"), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Join(pl.p.State, "xpkg-cache"), 0o750); err != nil {
 		return err
 	}
 	return waitFor(ctx, "crossplane", xp, 2*time.Minute, httpOK(&http.Client{Timeout: 5 * time.Second}, "http://127.0.0.1:"+coreHealthPort+"/healthz"))
@@ -163,7 +163,7 @@ func runtimeFor(pkg string) (name string, ok bool) {
 func (pl *plane) packageRuntime(ctx context.Context) {
 	for {
 		if err := pl.runtimeOnce(ctx); err != nil && ctx.Err() == nil {
-			_ = appendLog(pl.p.log("package-runtime"), []byte(time.Now().Format(time.RFC3339)+" "+err.Error()+"\n"))
+			_ = appendLog(pl.p.Log("package-runtime"), []byte(time.Now().Format(time.RFC3339)+" "+err.Error()+"\n"))
 		}
 		select {
 		case <-ctx.Done():
@@ -218,7 +218,7 @@ func (pl *plane) serveRevision(ctx context.Context, r pkgv1.PackageRevisionWithR
 	// The name the Deployment runtime would give it: with the External
 	// runtime the package manager leaves spec.tlsServerSecretName empty.
 	secretName := pkgv1.GetSecretNameWithSuffix(parent, pkgv1.TLSServerSecretNameSuffix)
-	dir := filepath.Join(pl.p.certs(), bin)
+	dir := filepath.Join(pl.p.Certs(), bin)
 	if err := pl.tlsServerSecret(ctx, *secretName); err != nil {
 		return err
 	}
@@ -258,7 +258,7 @@ func (pl *plane) serveRevision(ctx context.Context, r pkgv1.PackageRevisionWithR
 		if pl.procs.running(bin) {
 			pl.procs.stop(bin, 10*time.Second)
 		}
-		_ = os.Remove(pl.p.pidFile(bin))
+		_ = os.Remove(pl.p.PidFile(bin))
 		return nil
 	}
 	// make run rebuilds our binaries: run the new one.
@@ -297,7 +297,7 @@ func (pl *plane) serveRevision(ctx context.Context, r pkgv1.PackageRevisionWithR
 	if err := pl.secretToDir(ctx, *secretName, dir); err != nil {
 		return err
 	}
-	if _, err := pl.procs.start(bin, pl.p.binary(bin), args, env); err != nil {
+	if _, err := pl.procs.start(bin, pl.p.Binary(bin), args, env); err != nil {
 		return err
 	}
 	pl.runsAs[bin] = sa

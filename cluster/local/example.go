@@ -41,7 +41,7 @@ type applyCmd struct {
 func (c *applyCmd) Run(p *paths) error {
 	ctx, cancel := ctx(c.Timeout)
 	defer cancel()
-	kube, err := newClient(p.kubeconfig())
+	kube, err := newClient(p.Kubeconfig())
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ type summaryCmd struct{}
 func (c *summaryCmd) Run(p *paths) error {
 	ctx, cancel := ctx(time.Minute)
 	defer cancel()
-	kube, err := newClient(p.kubeconfig())
+	kube, err := newClient(p.Kubeconfig())
 	if err != nil {
 		return err
 	}
@@ -230,18 +230,18 @@ func (c *summaryCmd) Run(p *paths) error {
 	// make run builds no kubectl and no crossplane CLI: the tests' make
 	// tools does.
 	kubectl, crossplane := "kubectl", "crossplane"
-	if _, err := os.Stat(p.tool("kubectl")); err == nil {
-		kubectl = p.tool("kubectl")
+	if _, err := os.Stat(p.Tool("kubectl")); err == nil {
+		kubectl = p.Tool("kubectl")
 	}
-	if _, err := os.Stat(p.tool("crossplane")); err == nil {
-		crossplane = p.tool("crossplane")
+	if _, err := os.Stat(p.Tool("crossplane")); err == nil {
+		crossplane = p.Tool("crossplane")
 	}
 	fmt.Printf("\n== Use it\n  export KUBECONFIG=%s\n  %s get cmcp,eac -A\n  %s beta trace mcpserver %s -n %s\n  make stop   # tear it down\n",
-		p.kubeconfig(), kubectl, crossplane, exampleXR, exampleNS)
+		p.Kubeconfig(), kubectl, crossplane, exampleXR, exampleNS)
 	fmt.Println("\nkwok marks pods Ready; the plane runs ToolHive's real thv-proxyrunner for each proxy-runner pod and mcpecho")
-	fmt.Printf("for each MCP server pod (logs in %s).\n", filepath.Join(p.state, "pods"))
+	fmt.Printf("for each MCP server pod (logs in %s).\n", filepath.Join(p.State, "pods"))
 	fmt.Printf("The apiserver authorizes with RBAC: Crossplane runs as %s/%s, its RBAC manager as %s/%s and the provider as the\nServiceAccount of its revision's Deployment in %s (kubeconfigs in %s); the function has no Kubernetes access.\n",
-		crossplaneNS, crossplaneSA, crossplaneNS, rbacManagerSA, crossplaneNS, p.identities())
+		crossplaneNS, crossplaneSA, crossplaneNS, rbacManagerSA, crossplaneNS, p.Identities())
 	return nil
 }
 

@@ -45,8 +45,6 @@ type issued struct {
 	at       time.Time
 }
 
-func (p *paths) identities() string { return filepath.Join(p.state, "identities") }
-
 // crossplaneIdentities gives Crossplane core and its RBAC manager the service
 // accounts and ClusterRoles Crossplane's chart gives them.
 func (pl *plane) crossplaneIdentities(ctx context.Context) error {
@@ -60,7 +58,7 @@ func (pl *plane) crossplaneIdentities(ctx context.Context) error {
 // TokenRequest API and writes a kubeconfig that reads the token from a file
 // next to it. It returns the kubeconfig's path.
 func (pl *plane) kubeconfigFor(ctx context.Context, ns, name string) (string, error) {
-	dir := pl.p.identities()
+	dir := pl.p.Identities()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}

@@ -23,10 +23,9 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
-
 	"github.com/alecthomas/kong"
+
+	"github.com/crossmcp/provider-mcp/cluster/local/state"
 )
 
 // cli holds the flags every command shares: where things are.
@@ -57,37 +56,7 @@ func main() {
 	kctx.FatalIfErrorf(kctx.Run(p))
 }
 
-// paths are the plane's folders, absolute.
-type paths struct {
-	state, tools, bin, root string
-}
+// paths are the plane's folders (package state).
+type paths = state.Paths
 
-func (c *cli) paths() (*paths, error) {
-	p := &paths{}
-	for dst, src := range map[*string]string{&p.state: c.State, &p.tools: c.Tools, &p.bin: c.Bin, &p.root: "."} {
-		abs, err := filepath.Abs(src)
-		if err != nil {
-			return nil, err
-		}
-		*dst = abs
-	}
-	for _, d := range []string{p.state, p.logs(), p.pids(), p.certs(), p.control()} {
-		if err := os.MkdirAll(d, 0o750); err != nil {
-			return nil, err
-		}
-	}
-	return p, nil
-}
-
-func (p *paths) logs() string                { return filepath.Join(p.state, "logs") }
-func (p *paths) pids() string                { return filepath.Join(p.state, "pids") }
-func (p *paths) certs() string               { return filepath.Join(p.state, "certs") }
-func (p *paths) kubeconfig() string          { return filepath.Join(p.state, "kubeconfig") }
-func (p *paths) tool(name string) string     { return filepath.Join(p.tools, name) }
-func (p *paths) binary(name string) string   { return filepath.Join(p.bin, name) }
-func (p *paths) log(name string) string      { return filepath.Join(p.logs(), name+".log") }
-func (p *paths) pidFile(name string) string  { return filepath.Join(p.pids(), name+".pid") }
-func (p *paths) phaseFile() string           { return filepath.Join(p.state, "phase") }
-func (p *paths) control() string             { return filepath.Join(p.state, "control") }
-func (p *paths) request(name string) string  { return filepath.Join(p.control(), name) }
-func (p *paths) holdFile(name string) string { return filepath.Join(p.control(), "hold-"+name) }
+func (c *cli) paths() (*paths, error) { return state.New(c.State, c.Tools, c.Bin, ".") }

@@ -61,7 +61,7 @@ type installCmd struct {
 func (c *installCmd) Run(p *paths) error {
 	ctx, cancel := ctx(c.Timeout)
 	defer cancel()
-	kube, err := newClient(p.kubeconfig())
+	kube, err := newClient(p.Kubeconfig())
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func (c *installCmd) versions(p *paths) (map[string]string, error) {
 		}
 		return versions, nil
 	}
-	out := filepath.Join(p.state, "packages")
+	out := filepath.Join(p.State, "packages")
 	if err := os.MkdirAll(out, 0o750); err != nil {
 		return nil, err
 	}
@@ -142,7 +142,7 @@ func buildAndPush(p *paths, pk xpkg.Package, out string) (string, error) {
 		Version:  version,
 		Revision: "inputs-" + digest[:12],
 		Binary: func(pk xpkg.Package, _ v1.Platform) string {
-			return p.binary(pk.Binary)
+			return p.Binary(pk.Binary)
 		},
 	}
 	fmt.Printf("Building %s %s\n", pk.Name, version)
@@ -182,7 +182,7 @@ func inputDigest(p *paths, pk xpkg.Package) (string, error) {
 		return "", err
 	}
 	if pk.Binary != "" {
-		f, err := os.Open(p.binary(pk.Binary))
+		f, err := os.Open(p.Binary(pk.Binary))
 		if err != nil {
 			return "", fmt.Errorf("%w: run make build first", err)
 		}
@@ -199,7 +199,7 @@ type pushed struct {
 	Version string `json:"version"`
 }
 
-func versionsFile(p *paths) string { return filepath.Join(p.state, "packages", "versions.json") }
+func versionsFile(p *paths) string { return filepath.Join(p.State, "packages", "versions.json") }
 
 // versionFor is v0.1.0 for a package never pushed, the same version for the
 // same content, and the next patch version for new content, so Crossplane
@@ -314,7 +314,7 @@ func applyYAML(ctx context.Context, kube client.Client, b []byte, source, ns str
 // registry, which keeps manifests in memory only: installed packages must
 // still resolve after the plane restarts.
 func restorePackages(p *paths) error {
-	files, err := filepath.Glob(filepath.Join(p.state, "packages", "*-v*.xpkg"))
+	files, err := filepath.Glob(filepath.Join(p.State, "packages", "*-v*.xpkg"))
 	if err != nil {
 		return err
 	}

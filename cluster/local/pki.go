@@ -48,7 +48,7 @@ rules:
 // plane keeps them, so kubeconfigs handed out stay valid.
 func (pl *plane) pki() error {
 	f := pl.certFile
-	if _, err := os.Stat(pl.p.kubeconfig()); err == nil {
+	if _, err := os.Stat(pl.p.Kubeconfig()); err == nil {
 		caPEM, err1 := os.ReadFile(f("ca.crt"))
 		keyPEM, err2 := os.ReadFile(f("ca.key"))
 		if err := errors.Join(err1, err2); err == nil {
@@ -107,7 +107,7 @@ func (pl *plane) pki() error {
 	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: token}
 	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "admin", Namespace: "default"}
 	cfg.CurrentContext = "local"
-	return clientcmd.WriteToFile(*cfg, pl.p.kubeconfig())
+	return clientcmd.WriteToFile(*cfg, pl.p.Kubeconfig())
 }
 
 // scheme knows every kind the plane's client reads and writes.

@@ -42,7 +42,7 @@ func newProcs(p *paths) *procs { return &procs{p: p, byKey: map[string]*proc{}} 
 
 // start runs bin with args and env added to the supervisor's environment.
 func (ps *procs) start(name, bin string, args, env []string) (*proc, error) {
-	logf, err := os.OpenFile(ps.p.log(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	logf, err := os.OpenFile(ps.p.Log(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func (ps *procs) start(name, bin string, args, env []string) (*proc, error) {
 		return nil, fmt.Errorf("cannot start %s: %w", name, err)
 	}
 	pr := &proc{name: name, bin: bin, args: args, env: env, started: time.Now(), cmd: cmd, done: make(chan struct{})}
-	_ = os.WriteFile(ps.p.pidFile(name), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
+	_ = os.WriteFile(ps.p.PidFile(name), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
 	go func() {
 		pr.err = cmd.Wait()
 		_ = logf.Close()
@@ -133,7 +133,7 @@ func (ps *procs) stop(name string, grace time.Duration) {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		<-pr.done
 	}
-	_ = os.Remove(ps.p.pidFile(name))
+	_ = os.Remove(ps.p.PidFile(name))
 }
 
 // stopAll ends every process, last started first.

@@ -72,10 +72,10 @@ type plane struct {
 func (s *superviseCmd) Run(p *paths) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
-	if err := os.WriteFile(p.pidFile("supervisor"), []byte(fmt.Sprint(os.Getpid())), 0o600); err != nil {
+	if err := os.WriteFile(p.PidFile("supervisor"), []byte(fmt.Sprint(os.Getpid())), 0o600); err != nil {
 		return err
 	}
-	defer os.Remove(p.pidFile("supervisor"))
+	defer os.Remove(p.PidFile("supervisor"))
 
 	pl := &plane{p: p, procs: newProcs(p), tokens: tokens{issued: map[string]issued{}}, runsAs: map[string]string{}}
 	defer pl.procs.stopAll()
@@ -91,7 +91,7 @@ func (s *superviseCmd) Run(p *paths) error {
 
 // phase records what the supervisor does, for start and status to show.
 func phase(p *paths, what string) {
-	_ = os.WriteFile(p.phaseFile(), []byte(what), 0o600)
+	_ = os.WriteFile(p.PhaseFile(), []byte(what), 0o600)
 	fmt.Printf("%s %s\n", time.Now().Format(time.TimeOnly), what)
 }
 
@@ -104,8 +104,8 @@ func (pl *plane) boot(ctx context.Context) error {
 	}
 
 	phase(p, "starting etcd")
-	etcd, err := pl.procs.start("etcd", p.tool("etcd"), []string{
-		"--name=local", "--data-dir=" + filepath.Join(p.state, "etcd"),
+	etcd, err := pl.procs.start("etcd", p.Tool("etcd"), []string{
+		"--name=local", "--data-dir=" + filepath.Join(p.State, "etcd"),
 		"--listen-client-urls=" + etcdClientURL, "--advertise-client-urls=" + etcdClientURL,
 		"--listen-peer-urls=" + etcdPeerURL, "--initial-advertise-peer-urls=" + etcdPeerURL,
 		"--initial-cluster=local=" + etcdPeerURL, "--unsafe-no-fsync", "--log-level=warn",
@@ -119,7 +119,7 @@ func (pl *plane) boot(ctx context.Context) error {
 
 	phase(p, "starting kube-apiserver")
 	c := pl.certFile
-	api, err := pl.procs.start("kube-apiserver", p.tool("kube-apiserver"), []string{
+	api, err := pl.procs.start("kube-apiserver", p.Tool("kube-apiserver"), []string{
 		"--etcd-servers=" + etcdClientURL,
 		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=6443",
 		"--tls-cert-file=" + c("apiserver.crt"), "--tls-private-key-file=" + c("apiserver.key"),
@@ -130,7 +130,7 @@ func (pl *plane) boot(ctx context.Context) error {
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--allow-privileged=true",
-		"--audit-policy-file=" + c("audit-policy.yaml"), "--audit-log-path=" + p.log("audit"),
+		"--audit-policy-file=" + c("audit-policy.yaml"), "--audit-log-path=" + p.Log("audit"),
 		"--audit-log-maxsize=100", "--audit-log-maxbackup=1",
 	}, nil)
 	if err != nil {
@@ -143,18 +143,18 @@ func (pl *plane) boot(ctx context.Context) error {
 	if err := waitFor(ctx, "kube-apiserver", api, 2*time.Minute, httpOK(admin, apiserverURL+"/readyz")); err != nil {
 		return err
 	}
-	if pl.kube, err = newClient(p.kubeconfig()); err != nil {
+	if pl.kube, err = newClient(p.Kubeconfig()); err != nil {
 		return err
 	}
-	if pl.rest, err = clientcmd.BuildConfigFromFlags("", p.kubeconfig()); err != nil {
+	if pl.rest, err = clientcmd.BuildConfigFromFlags("", p.Kubeconfig()); err != nil {
 		return err
 	}
 	go pl.rotateTokens(ctx)
 
 	phase(p, "starting kube-controller-manager, kube-scheduler and kwok")
-	k := "--kubeconfig=" + p.kubeconfig()
-	ak := []string{k, "--authentication-kubeconfig=" + p.kubeconfig(), "--authorization-kubeconfig=" + p.kubeconfig(), "--bind-address=127.0.0.1", "--leader-elect=false"}
-	if _, err := pl.procs.start("kube-controller-manager", p.tool("kube-controller-manager"), append(ak,
+	k := "--kubeconfig=" + p.Kubeconfig()
+	ak := []string{k, "--authentication-kubeconfig=" + p.Kubeconfig(), "--authorization-kubeconfig=" + p.Kubeconfig(), "--bind-address=127.0.0.1", "--leader-elect=false"}
+	if _, err := pl.procs.start("kube-controller-manager", p.Tool("kube-controller-manager"), append(ak,
 		"--secure-port=10257",
 		// No cloud, no node IPAM or lifecycle: kwok's node is managed by kwok.
 		"--controllers=*,-nodeipam,-nodelifecycle,-route,-service,-cloud-node-lifecycle,-ttl,-bootstrapsigner,-tokencleaner",
@@ -162,7 +162,7 @@ func (pl *plane) boot(ctx context.Context) error {
 	), nil); err != nil {
 		return err
 	}
-	if _, err := pl.procs.start("kube-scheduler", p.tool("kube-scheduler"), append(ak, "--secure-port=10259"), nil); err != nil {
+	if _, err := pl.procs.start("kube-scheduler", p.Tool("kube-scheduler"), append(ak, "--secure-port=10259"), nil); err != nil {
 		return err
 	}
 	stages, err := kwokStages()
@@ -174,7 +174,7 @@ func (pl *plane) boot(ctx context.Context) error {
 	for _, s := range stages {
 		kwokArgs = append(kwokArgs, "--config="+s)
 	}
-	if _, err := pl.procs.start("kwok", p.tool("kwok"), kwokArgs, nil); err != nil {
+	if _, err := pl.procs.start("kwok", p.Tool("kwok"), kwokArgs, nil); err != nil {
 		return err
 	}
 	if err := pl.fakeNode(ctx); err != nil {
@@ -209,8 +209,8 @@ func (pl *plane) podRunner(ctx context.Context) error {
 		return err
 	}
 	r := &podrunner.Runner{
-		Kube: pl.kube, Dir: filepath.Join(pl.p.state, "pods"),
-		ProxyRunner: pl.p.tool("thv-proxyrunner"), MCPServer: filepath.Join(pl.p.bin, "mcpecho"),
+		Kube: pl.kube, Dir: filepath.Join(pl.p.State, "pods"),
+		ProxyRunner: pl.p.Tool("thv-proxyrunner"), MCPServer: filepath.Join(pl.p.Bin, "mcpecho"),
 		Kubeconfig: pl.kubeconfigFor, ExtraCA: idpCA, Log: os.Stdout,
 	}
 	if err := os.MkdirAll(r.Dir, 0o750); err != nil {
@@ -220,7 +220,7 @@ func (pl *plane) podRunner(ctx context.Context) error {
 	return nil
 }
 
-func (pl *plane) certFile(name string) string { return filepath.Join(pl.p.certs(), name) }
+func (pl *plane) certFile(name string) string { return filepath.Join(pl.p.Certs(), name) }
 
 // adminHTTP is an HTTP client that trusts the plane's CA and sends the admin
 // token, for health checks.
@@ -334,7 +334,7 @@ func (pl *plane) fakeNode(ctx context.Context) error {
 // registry serves an OCI registry on loopback, blobs on disk. Packages are
 // pushed by `local install`; a restarted plane needs them pushed again.
 func (pl *plane) registry(ctx context.Context) error {
-	dir := filepath.Join(pl.p.state, "registry")
+	dir := filepath.Join(pl.p.State, "registry")
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
@@ -342,7 +342,7 @@ func (pl *plane) registry(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cannot serve the registry: %w", err)
 	}
-	logf, err := os.OpenFile(pl.p.log("registry"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	logf, err := os.OpenFile(pl.p.Log("registry"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
