@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/crossmcp/provider-mcp/cluster/local/kclient"
 	"github.com/crossmcp/provider-mcp/cluster/local/podrunner"
 	"github.com/crossmcp/provider-mcp/test/mcpecho/whoami"
 )
@@ -37,7 +38,7 @@ type callCmd struct {
 func (c *callCmd) Run(p *paths) error {
 	ctx, cancel := ctx(c.Timeout)
 	defer cancel()
-	kube, err := newClient(p.Kubeconfig())
+	kube, err := kclient.New(p.Kubeconfig())
 	if err != nil {
 		return err
 	}

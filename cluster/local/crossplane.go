@@ -19,6 +19,7 @@ import (
 
 	pkgv1 "github.com/crossplane/crossplane/apis/v2/pkg/v1"
 
+	"github.com/crossmcp/provider-mcp/cluster/local/kclient"
 	"github.com/crossmcp/provider-mcp/internal/pki"
 )
 
@@ -47,7 +48,7 @@ func (pl *plane) crossplane(ctx context.Context) error {
 		return err
 	}
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: webhookService, Namespace: crossplaneNS}}
-	if err := createOrUpdate(ctx, pl.kube, svc, func() {
+	if err := kclient.CreateOrUpdate(ctx, pl.kube, svc, func() {
 		svc.Spec = corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "127.0.0.1",
 			Ports: []corev1.ServicePort{{Name: "webhooks", Port: 9444, Protocol: corev1.ProtocolTCP}}}
 	}); err != nil {

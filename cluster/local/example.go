@@ -20,6 +20,7 @@ import (
 	pkgv1 "github.com/crossplane/crossplane/apis/v2/pkg/v1"
 
 	authv1alpha1 "github.com/crossmcp/provider-mcp/apis/auth/v1alpha1"
+	"github.com/crossmcp/provider-mcp/cluster/local/kclient"
 	"github.com/crossmcp/provider-mcp/internal/function/render"
 )
 
@@ -41,7 +42,7 @@ type applyCmd struct {
 func (c *applyCmd) Run(p *paths) error {
 	ctx, cancel := ctx(c.Timeout)
 	defer cancel()
-	kube, err := newClient(p.Kubeconfig())
+	kube, err := kclient.New(p.Kubeconfig())
 	if err != nil {
 		return err
 	}
@@ -54,7 +55,7 @@ func (c *applyCmd) Run(p *paths) error {
 	}
 	for _, f := range exampleFiles {
 		fmt.Printf("Applying %s\n", filepath.Join(exampleDir, f))
-		if err := applyFile(ctx, kube, filepath.Join(exampleDir, f), exampleNS); err != nil {
+		if err := kclient.ApplyFile(ctx, kube, filepath.Join(exampleDir, f), exampleNS); err != nil {
 			return err
 		}
 	}
@@ -90,7 +91,7 @@ func publishIssuerCA(ctx context.Context, kube client.Client, ns string) error {
 		return fmt.Errorf("cannot read the local authorization server's CA: %w", err)
 	}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: idpCASecret, Namespace: ns}}
-	return createOrUpdate(ctx, kube, cm, func() { cm.Data = map[string]string{"ca.crt": string(sec.Data["ca.crt"])} })
+	return kclient.CreateOrUpdate(ctx, kube, cm, func() { cm.Data = map[string]string{"ca.crt": string(sec.Data["ca.crt"])} })
 }
 
 // explain prints what the MCPServer and its config say, when they did not
@@ -153,7 +154,7 @@ type summaryCmd struct{}
 func (c *summaryCmd) Run(p *paths) error {
 	ctx, cancel := ctx(time.Minute)
 	defer cancel()
-	kube, err := newClient(p.Kubeconfig())
+	kube, err := kclient.New(p.Kubeconfig())
 	if err != nil {
 		return err
 	}

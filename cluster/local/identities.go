@@ -15,6 +15,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
+
+	"github.com/crossmcp/provider-mcp/cluster/local/kclient"
 )
 
 // The service accounts Crossplane's chart gives Crossplane core and its RBAC
@@ -51,7 +53,7 @@ func (pl *plane) crossplaneIdentities(ctx context.Context) error {
 	if err := pl.ensureNamespace(ctx, crossplaneNS); err != nil {
 		return err
 	}
-	return applyYAML(ctx, pl.kube, crossplaneRBAC, "crossplane-rbac.yaml", "")
+	return kclient.ApplyYAML(ctx, pl.kube, crossplaneRBAC, "crossplane-rbac.yaml", "")
 }
 
 // kubeconfigFor requests a token for service account ns/name through the

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -21,16 +19,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	corev1 "k8s.io/api/core/v1"
-	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	pkgv1 "github.com/crossplane/crossplane/apis/v2/pkg/v1"
 	pkgv1beta1 "github.com/crossplane/crossplane/apis/v2/pkg/v1beta1"
 
+	"github.com/crossmcp/provider-mcp/cluster/local/kclient"
 	"github.com/crossmcp/provider-mcp/cluster/xpkg"
 )
 
@@ -61,7 +57,7 @@ type installCmd struct {
 func (c *installCmd) Run(p *paths) error {
 	ctx, cancel := ctx(c.Timeout)
 	defer cancel()
-	kube, err := newClient(p.Kubeconfig())
+	kube, err := kclient.New(p.Kubeconfig())
 	if err != nil {
 		return err
 	}
@@ -70,7 +66,7 @@ func (c *installCmd) Run(p *paths) error {
 		return err
 	}
 	ic := &pkgv1beta1.ImageConfig{ObjectMeta: metav1.ObjectMeta{Name: "local-registry"}}
-	if err := createOrUpdate(ctx, kube, ic, func() {
+	if err := kclient.CreateOrUpdate(ctx, kube, ic, func() {
 		ic.Spec = pkgv1beta1.ImageConfigSpec{
 			MatchImages:  []pkgv1beta1.ImageMatch{{Type: pkgv1beta1.Prefix, Prefix: publicPrefix}},
 			RewriteImage: &pkgv1beta1.ImageRewrite{Prefix: localPrefix},
@@ -82,7 +78,7 @@ func (c *installCmd) Run(p *paths) error {
 	// your own"), before it, so the provider's first revision already runs
 	// as the ServiceAccount provider-mcp.yaml binds.
 	for _, f := range []string{"aggregate-to-crossplane.yaml", "provider-mcp.yaml"} {
-		if err := applyFile(ctx, kube, filepath.Join("cluster", "rbac", f), ""); err != nil {
+		if err := kclient.ApplyFile(ctx, kube, filepath.Join("cluster", "rbac", f), ""); err != nil {
 			return err
 		}
 	}
@@ -91,7 +87,7 @@ func (c *installCmd) Run(p *paths) error {
 	ref := publicPrefix + configurationPackage + ":" + versions[configurationPackage]
 	fmt.Printf("Installing configuration %s as %s\n", ref, configurationPackage)
 	cfg := &pkgv1.Configuration{ObjectMeta: metav1.ObjectMeta{Name: configurationPackage}}
-	if err := createOrUpdate(ctx, kube, cfg, func() { cfg.Spec.Package = ref }); err != nil {
+	if err := kclient.CreateOrUpdate(ctx, kube, cfg, func() { cfg.Spec.Package = ref }); err != nil {
 		return fmt.Errorf("cannot install %s: %w", ref, err)
 	}
 	return waitPackagesHealthy(ctx, kube, c.Timeout)
@@ -272,43 +268,6 @@ func stateHint(msg string) string {
 
 // dnsLabel is the object name Crossplane gives a dependency.
 func dnsLabel(pkgName string) string { return "crossmcp-" + pkgName }
-
-// applyFile server-side applies every object of a YAML file, in namespace ns
-// when the object names none.
-func applyFile(ctx context.Context, kube client.Client, path, ns string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	return applyYAML(ctx, kube, b, path, ns)
-}
-
-// applyYAML server-side applies every object of a YAML stream read from
-// source, in namespace ns when the object names none.
-func applyYAML(ctx context.Context, kube client.Client, b []byte, source, ns string) error {
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return fmt.Errorf("%s: %w", source, err)
-		}
-		if len(u.Object) == 0 {
-			continue
-		}
-		if u.GetNamespace() == "" && ns != "" {
-			u.SetNamespace(ns)
-		}
-		if err := kube.Patch(ctx, u, client.Apply, client.FieldOwner("local-plane"), client.ForceOwnership); err != nil { //nolint:staticcheck // client.Apply with unstructured is the simplest apply.
-			if kerrors.IsNotFound(err) {
-				return fmt.Errorf("cannot apply %s %s from %s (is its CRD installed?): %w", u.GetKind(), u.GetName(), source, err)
-			}
-			return fmt.Errorf("cannot apply %s %s from %s: %w", u.GetKind(), u.GetName(), source, err)
-		}
-	}
-}
 
 // restorePackages pushes every package version install ever built to the
 // registry, which keeps manifests in memory only: installed packages must

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,17 +14,9 @@ import (
 	"os"
 	"time"
 
-	kerrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	pkgv1 "github.com/crossplane/crossplane/apis/v2/pkg/v1"
-	pkgv1beta1 "github.com/crossplane/crossplane/apis/v2/pkg/v1beta1"
-
-	"github.com/crossmcp/provider-mcp/apis"
 	"github.com/crossmcp/provider-mcp/internal/pki"
 )
 
@@ -108,41 +99,6 @@ func (pl *plane) pki() error {
 	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "admin", Namespace: "default"}
 	cfg.CurrentContext = "local"
 	return clientcmd.WriteToFile(*cfg, pl.p.Kubeconfig())
-}
-
-// scheme knows every kind the plane's client reads and writes.
-func scheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apis.AddToScheme, pkgv1.SchemeBuilder.AddToScheme, pkgv1beta1.SchemeBuilder.AddToScheme} {
-		if err := add(s); err != nil {
-			panic(err)
-		}
-	}
-	return s
-}
-
-// newClient is a client of the plane from its admin kubeconfig.
-func newClient(kubeconfig string) (client.Client, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return nil, err
-	}
-	cfg.QPS, cfg.Burst = 50, 100
-	return client.New(cfg, client.Options{Scheme: scheme()})
-}
-
-// createOrUpdate creates o, or updates it to what mutate makes of it.
-func createOrUpdate(ctx context.Context, c client.Client, o client.Object, mutate func()) error {
-	key := client.ObjectKeyFromObject(o)
-	if err := c.Get(ctx, key, o); err != nil {
-		if !kerrors.IsNotFound(err) {
-			return err
-		}
-		mutate()
-		return c.Create(ctx, o)
-	}
-	mutate()
-	return c.Update(ctx, o)
 }
 
 func newLogger(w io.Writer) *log.Logger { return log.New(w, "", log.LstdFlags) }

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/crossmcp/provider-mcp/cluster/local/kclient"
 	"github.com/crossmcp/provider-mcp/cluster/local/podrunner"
 	"github.com/crossmcp/provider-mcp/internal/pki"
 	"github.com/crossmcp/provider-mcp/test/authserver"
@@ -143,7 +144,7 @@ func (pl *plane) boot(ctx context.Context) error {
 	if err := waitFor(ctx, "kube-apiserver", api, 2*time.Minute, httpOK(admin, apiserverURL+"/readyz")); err != nil {
 		return err
 	}
-	if pl.kube, err = newClient(p.Kubeconfig()); err != nil {
+	if pl.kube, err = kclient.New(p.Kubeconfig()); err != nil {
 		return err
 	}
 	if pl.rest, err = clientcmd.BuildConfigFromFlags("", p.Kubeconfig()); err != nil {
@@ -375,7 +376,7 @@ func (pl *plane) authServer(ctx context.Context) error {
 		return err
 	}
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: idpCASecret, Namespace: crossplaneNS}}
-	err = createOrUpdate(ctx, pl.kube, sec, func() { sec.Data = map[string][]byte{"ca.crt": s.CAPEM} })
+	err = kclient.CreateOrUpdate(ctx, pl.kube, sec, func() { sec.Data = map[string][]byte{"ca.crt": s.CAPEM} })
 	return err
 }
 
