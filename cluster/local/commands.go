@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/crossmcp/provider-mcp/cluster/local/demo"
 )
 
 type startCmd struct {
@@ -180,7 +182,7 @@ func (c *upCmd) Run(p *paths) error {
 	if err := (&summaryCmd{}).Run(p); err != nil {
 		return err
 	}
-	return (&callCmd{Namespace: exampleNS, Name: exampleXR, Subject: "alice", Audience: "mcp-fetch", Timeout: 2 * time.Minute}).Run(p)
+	return (&callCmd{Namespace: demo.Namespace, Name: demo.XR, Subject: "alice", Audience: "mcp-fetch", Timeout: 2 * time.Minute}).Run(p)
 }
 
 // ctx is a context for one command.

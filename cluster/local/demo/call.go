@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -21,23 +21,23 @@ import (
 
 	"github.com/crossmcp/provider-mcp/cluster/local/kclient"
 	"github.com/crossmcp/provider-mcp/cluster/local/podrunner"
+	"github.com/crossmcp/provider-mcp/cluster/local/state"
 	"github.com/crossmcp/provider-mcp/test/mcpecho/whoami"
 )
 
-type callCmd struct {
-	Namespace string        `default:"demo" help:"Namespace of the MCPServer."`
-	Name      string        `default:"fetch" help:"Name of the MCPServer."`
-	Subject   string        `default:"alice" help:"The user whose token the call carries."`
-	Audience  string        `default:"mcp-fetch" help:"Audience of the user's token: the MCPServer's spec.oidc.audience."`
-	Timeout   time.Duration `default:"2m" help:"How long to wait for the proxy to serve."`
+// A Caller is a user calling an MCPServer through its proxy.
+type Caller struct {
+	Namespace, Name string
+	// Subject is the user; Audience the audience of their token.
+	Subject, Audience string
+	Timeout           time.Duration
 }
 
-// Run calls the MCP server through ToolHive's real proxy runner, as a user:
+// Call calls the MCP server through ToolHive's real proxy runner, as a user:
 // once without a token, then with a token of the local authorization
 // server, and shows what the MCP server behind the proxy received.
-func (c *callCmd) Run(p *paths) error {
-	ctx, cancel := ctx(c.Timeout)
-	defer cancel()
+func Call(ctx context.Context, pl Plane, c Caller) error {
+	p := pl.Paths
 	kube, err := kclient.New(p.Kubeconfig())
 	if err != nil {
 		return err
@@ -60,7 +60,7 @@ func (c *callCmd) Run(p *paths) error {
 	if err != nil {
 		return err
 	}
-	tok, err := whoami.DemoToken(ctx, idp, "https://"+authServerAddr, c.Subject, []string{c.Audience}, nil)
+	tok, err := whoami.DemoToken(ctx, idp, pl.Issuer, c.Subject, []string{c.Audience}, nil)
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (c *callCmd) Run(p *paths) error {
 		r, last = whoami.Call(ctx, endpoint, http.Header{"Authorization": {"Bearer " + tok}})
 		return last == nil, nil
 	}); err != nil {
-		return fmt.Errorf("the call with %s's token failed: %w (proxy log: %s)", c.Subject, last, p.State+"/pods")
+		return fmt.Errorf("the call with %s's token failed: %w (proxy log: %s)", c.Subject, last, filepath.Join(p.State, "pods"))
 	}
 	fmt.Printf("  with %s's token (aud %s): initialize and tools/call whoami succeeded; the MCP server received:\n", c.Subject, c.Audience)
 	printReport(r)
@@ -100,7 +100,16 @@ func proxyEndpoint(ctx context.Context, kube client.Client, ns, name string) (st
 func waitServing(ctx context.Context, endpoint string, timeout time.Duration) error {
 	health := strings.TrimSuffix(endpoint, "/mcp") + "/health"
 	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		return httpOK(&http.Client{Timeout: 2 * time.Second}, health)(ctx) == nil, nil
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, health, nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := (&http.Client{Timeout: 2 * time.Second}).Do(req)
+		if err != nil {
+			return false, nil
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
 	})
 	if err != nil {
 		return errors.New("the proxy runner does not serve " + health + ": see the pod logs in .cache/local/pods")
@@ -109,7 +118,7 @@ func waitServing(ctx context.Context, endpoint string, timeout time.Duration) er
 }
 
 // idpClient trusts the local authorization server's CA.
-func idpClient(p *paths) (*http.Client, error) {
+func idpClient(p *state.Paths) (*http.Client, error) {
 	ca, err := os.ReadFile(filepath.Join(p.Certs(), "idp-ca.crt"))
 	if err != nil {
 		return nil, err
