@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crossmcp/provider-mcp/cluster/local/demo"
+	"github.com/crossmcp/provider-mcp/cluster/local/install"
 )
 
 type startCmd struct {
@@ -188,4 +189,16 @@ func (c *upCmd) Run(p *paths) error {
 // ctx is a context for one command.
 func ctx(timeout time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), timeout)
+}
+
+type installCmd struct {
+	Timeout   time.Duration `default:"10m" help:"How long to wait for the packages to become healthy."`
+	Published string        `help:"Install this version of the packages, pushed to the local registry already (make publish REGISTRY=127.0.0.1:5000/crossmcp), instead of building them."`
+}
+
+// Run builds, pushes and installs the packages (package install).
+func (c *installCmd) Run(p *paths) error {
+	ctx, cancel := ctx(c.Timeout)
+	defer cancel()
+	return install.Installer{Paths: p, Registry: registryAddr, Published: c.Published}.Install(ctx, c.Timeout)
 }

@@ -196,13 +196,3 @@ func TestProviderArgs(t *testing.T) {
 		})
 	}
 }
-
-func TestStateHint(t *testing.T) {
-	immutable := `cannot establish control of object: CompositeResourceDefinition.apiextensions.crossplane.io "xmcpservers.platform.crossmcp.io" is invalid: [spec.names: Invalid value: Value is immutable]`
-	if h := stateHint(immutable); !strings.Contains(h, "delete the plane's state folder") {
-		t.Errorf("stateHint(immutable names) = %q, want the way out", h)
-	}
-	if h := stateHint("package revision is not healthy yet"); h != "" {
-		t.Errorf("stateHint(other) = %q, want none", h)
-	}
-}

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/crossmcp/provider-mcp/cluster/local/install"
 	"github.com/crossmcp/provider-mcp/cluster/local/kclient"
 	"github.com/crossmcp/provider-mcp/cluster/local/podrunner"
 	"github.com/crossmcp/provider-mcp/internal/pki"
@@ -186,7 +187,7 @@ func (pl *plane) boot(ctx context.Context) error {
 	if err := pl.registry(ctx); err != nil {
 		return err
 	}
-	if err := restorePackages(p); err != nil {
+	if err := (install.Installer{Paths: p, Registry: registryAddr}).Restore(); err != nil {
 		return err
 	}
 	if err := pl.authServer(ctx); err != nil {

@@ -1,4 +1,8 @@
-package main
+// Package install builds provider-mcp's three packages for the local
+// plane's platform, pushes them to its registry and installs
+// configuration-mcp as a user would; Crossplane resolves the provider and
+// function as its dependencies.
+package install
 
 import (
 	"context"
@@ -14,12 +18,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -27,16 +29,14 @@ import (
 	pkgv1beta1 "github.com/crossplane/crossplane/apis/v2/pkg/v1beta1"
 
 	"github.com/crossmcp/provider-mcp/cluster/local/kclient"
+	"github.com/crossmcp/provider-mcp/cluster/local/state"
 	"github.com/crossmcp/provider-mcp/cluster/xpkg"
 )
 
 // Packages are published as xpkg.crossplane.io/crossmcp/<name>; the local
 // plane's ImageConfig rewrites that prefix to its own registry, so package
 // references, dependency names and Compositions are the ones users see.
-const (
-	publicPrefix = "xpkg.crossplane.io/crossmcp/"
-	localPrefix  = registryAddr + "/crossmcp/"
-)
+const publicPrefix = "xpkg.crossplane.io/crossmcp/"
 
 var (
 	providerPackage      = xpkg.Provider.Name
@@ -44,24 +44,30 @@ var (
 	configurationPackage = xpkg.Configuration.Name
 )
 
-type installCmd struct {
-	Timeout   time.Duration `default:"10m" help:"How long to wait for the packages to become healthy."`
-	Published string        `help:"Install this version of the packages, pushed to the local registry already (make publish REGISTRY=127.0.0.1:5000/crossmcp), instead of building them."`
+// An Installer installs our packages on the plane whose files are at Paths
+// and whose registry listens on Registry.
+type Installer struct {
+	Paths    *state.Paths
+	Registry string
+	// Published is a version pushed to the registry already (make publish
+	// REGISTRY=<registry>/crossmcp) to install instead of building one.
+	Published string
 }
 
-// Run builds the three packages (runtime images from our static binaries,
-// no Docker), pushes them to the local registry, and installs
+func (i Installer) localPrefix() string { return i.Registry + "/crossmcp/" }
+
+// Install builds the three packages (runtime images from our static
+// binaries, no Docker), pushes them to the local registry, and installs
 // configuration-mcp as crossplane xpkg install does; Crossplane resolves the
-// provider and function as its dependencies. With --published it installs
+// provider and function as its dependencies. With Published it installs
 // what make publish pushed, as a user would.
-func (c *installCmd) Run(p *paths) error {
-	ctx, cancel := ctx(c.Timeout)
-	defer cancel()
+func (i Installer) Install(ctx context.Context, timeout time.Duration) error {
+	p := i.Paths
 	kube, err := kclient.New(p.Kubeconfig())
 	if err != nil {
 		return err
 	}
-	versions, err := c.versions(p)
+	versions, err := i.versions()
 	if err != nil {
 		return err
 	}
@@ -69,7 +75,7 @@ func (c *installCmd) Run(p *paths) error {
 	if err := kclient.CreateOrUpdate(ctx, kube, ic, func() {
 		ic.Spec = pkgv1beta1.ImageConfigSpec{
 			MatchImages:  []pkgv1beta1.ImageMatch{{Type: pkgv1beta1.Prefix, Prefix: publicPrefix}},
-			RewriteImage: &pkgv1beta1.ImageRewrite{Prefix: localPrefix},
+			RewriteImage: &pkgv1beta1.ImageRewrite{Prefix: i.localPrefix()},
 		}
 	}); err != nil {
 		return fmt.Errorf("cannot point %s at the local registry: %w", publicPrefix, err)
@@ -90,25 +96,25 @@ func (c *installCmd) Run(p *paths) error {
 	if err := kclient.CreateOrUpdate(ctx, kube, cfg, func() { cfg.Spec.Package = ref }); err != nil {
 		return fmt.Errorf("cannot install %s: %w", ref, err)
 	}
-	return waitPackagesHealthy(ctx, kube, c.Timeout)
+	return waitPackagesHealthy(ctx, kube, timeout)
 }
 
 // versions builds and pushes every package, unless they are published
 // already, and returns the version of each to install.
-func (c *installCmd) versions(p *paths) (map[string]string, error) {
+func (i Installer) versions() (map[string]string, error) {
 	versions := map[string]string{}
-	if c.Published != "" {
+	if i.Published != "" {
 		for _, pk := range xpkg.All {
-			versions[pk.Name] = c.Published
+			versions[pk.Name] = i.Published
 		}
 		return versions, nil
 	}
-	out := filepath.Join(p.State, "packages")
+	out := filepath.Join(i.Paths.State, "packages")
 	if err := os.MkdirAll(out, 0o750); err != nil {
 		return nil, err
 	}
 	for _, pk := range xpkg.All {
-		v, err := buildAndPush(p, pk, out)
+		v, err := i.buildAndPush(pk, out)
 		if err != nil {
 			return nil, fmt.Errorf("package %s: %w", pk.Name, err)
 		}
@@ -120,7 +126,8 @@ func (c *installCmd) versions(p *paths) (map[string]string, error) {
 // buildAndPush builds a package for this machine's platform, the one the
 // plane runs, and pushes it under a version that changes only when its
 // content does.
-func buildAndPush(p *paths, pk xpkg.Package, out string) (string, error) {
+func (i Installer) buildAndPush(pk xpkg.Package, out string) (string, error) {
+	p := i.Paths
 	digest, err := inputDigest(p, pk)
 	if err != nil {
 		return "", err
@@ -132,7 +139,7 @@ func buildAndPush(p *paths, pk xpkg.Package, out string) (string, error) {
 	// The plane builds from a working tree, maybe with changes: its images'
 	// revision is the digest of the package's inputs. Every version is
 	// kept: the registry forgets manifests when the plane restarts, and the
-	// plane pushes them all again (restorePackages).
+	// plane pushes them all again (Restore).
 	b := xpkg.Builder{
 		Out:      out,
 		Version:  version,
@@ -148,7 +155,7 @@ func buildAndPush(p *paths, pk xpkg.Package, out string) (string, error) {
 	}
 	// The registry lives in the supervisor's memory: push even when the
 	// version is known, a restarted plane has forgotten it.
-	if err := b.Push(files, localPrefix+pk.Name+":"+version); err != nil {
+	if err := b.Push(files, i.localPrefix()+pk.Name+":"+version); err != nil {
 		return "", err
 	}
 	if fresh {
@@ -160,7 +167,7 @@ func buildAndPush(p *paths, pk xpkg.Package, out string) (string, error) {
 }
 
 // inputDigest hashes what goes into a package: its folder and its binary.
-func inputDigest(p *paths, pk xpkg.Package) (string, error) {
+func inputDigest(p *state.Paths, pk xpkg.Package) (string, error) {
 	h := sha256.New()
 	err := filepath.WalkDir(pk.Root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -195,12 +202,12 @@ type pushed struct {
 	Version string `json:"version"`
 }
 
-func versionsFile(p *paths) string { return filepath.Join(p.State, "packages", "versions.json") }
+func versionsFile(p *state.Paths) string { return filepath.Join(p.State, "packages", "versions.json") }
 
 // versionFor is v0.1.0 for a package never pushed, the same version for the
 // same content, and the next patch version for new content, so Crossplane
 // sees an upgrade whenever something changed.
-func versionFor(p *paths, pkgName, digest string) (string, bool, error) {
+func versionFor(p *state.Paths, pkgName, digest string) (string, bool, error) {
 	all := map[string]pushed{}
 	if b, err := os.ReadFile(versionsFile(p)); err == nil {
 		if err := json.Unmarshal(b, &all); err != nil {
@@ -221,7 +228,7 @@ func versionFor(p *paths, pkgName, digest string) (string, bool, error) {
 	return fmt.Sprintf("v%d.%d.%d", major, minor, patch+1), true, nil
 }
 
-func saveVersion(p *paths, pkgName, digest, version string) error {
+func saveVersion(p *state.Paths, pkgName, digest, version string) error {
 	all := map[string]pushed{}
 	if b, err := os.ReadFile(versionsFile(p)); err == nil {
 		_ = json.Unmarshal(b, &all)
@@ -237,29 +244,40 @@ func saveVersion(p *paths, pkgName, digest, version string) error {
 // waitPackagesHealthy waits for the configuration and its two dependencies.
 func waitPackagesHealthy(ctx context.Context, kube client.Client, timeout time.Duration) error {
 	fmt.Println("Waiting for configuration-mcp, crossmcp-provider-mcp and crossmcp-function-mcp-server to be Installed and Healthy")
-	return waitFor(ctx, "packages healthy", nil, timeout, func(ctx context.Context) error {
-		for _, o := range []pkgv1.Package{
-			&pkgv1.Configuration{ObjectMeta: metav1.ObjectMeta{Name: configurationPackage}},
-			&pkgv1.Provider{ObjectMeta: metav1.ObjectMeta{Name: dnsLabel(providerPackage)}},
-			&pkgv1.Function{ObjectMeta: metav1.ObjectMeta{Name: dnsLabel(functionPackage)}},
-		} {
-			if err := kube.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
-				return err
-			}
-			for _, t := range []xpv2.ConditionType{pkgv1.TypeInstalled, pkgv1.TypeHealthy} {
-				if c := o.GetCondition(t); c.Status != corev1.ConditionTrue {
-					return fmt.Errorf("%s is not %s: %s %s%s", o.GetName(), t, c.Reason, c.Message, stateHint(c.Message))
-				}
-			}
-		}
-		return nil
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		last = healthy(ctx, kube)
+		return last == nil, nil
 	})
+	if err != nil {
+		return fmt.Errorf("the packages are not healthy within %s: %w", timeout, last)
+	}
+	return nil
 }
 
-// stateHint says what to do when Crossplane cannot update a definition in
+// healthy says why a package is not Installed and Healthy, nil once all are.
+func healthy(ctx context.Context, kube client.Client) error {
+	for _, o := range []pkgv1.Package{
+		&pkgv1.Configuration{ObjectMeta: metav1.ObjectMeta{Name: configurationPackage}},
+		&pkgv1.Provider{ObjectMeta: metav1.ObjectMeta{Name: dnsLabel(providerPackage)}},
+		&pkgv1.Function{ObjectMeta: metav1.ObjectMeta{Name: dnsLabel(functionPackage)}},
+	} {
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
+			return err
+		}
+		for _, t := range []xpv2.ConditionType{pkgv1.TypeInstalled, pkgv1.TypeHealthy} {
+			if c := o.GetCondition(t); c.Status != corev1.ConditionTrue {
+				return fmt.Errorf("%s is not %s: %s %s%s", o.GetName(), t, c.Reason, c.Message, StateHint(c.Message))
+			}
+		}
+	}
+	return nil
+}
+
+// StateHint says what to do when Crossplane cannot update a definition in
 // place: an XRD's or MRD's names are immutable, so a plane installed before
 // they changed must start afresh.
-func stateHint(msg string) string {
+func StateHint(msg string) string {
 	if !strings.Contains(msg, "Value is immutable") {
 		return ""
 	}
@@ -269,11 +287,11 @@ func stateHint(msg string) string {
 // dnsLabel is the object name Crossplane gives a dependency.
 func dnsLabel(pkgName string) string { return "crossmcp-" + pkgName }
 
-// restorePackages pushes every package version install ever built to the
+// Restore pushes every package version Install ever built to the
 // registry, which keeps manifests in memory only: installed packages must
 // still resolve after the plane restarts.
-func restorePackages(p *paths) error {
-	files, err := filepath.Glob(filepath.Join(p.State, "packages", "*-v*.xpkg"))
+func (i Installer) Restore() error {
+	files, err := filepath.Glob(filepath.Join(i.Paths.State, "packages", "*-v*.xpkg"))
 	if err != nil {
 		return err
 	}
@@ -282,16 +300,8 @@ func restorePackages(p *paths) error {
 		if !ok {
 			continue
 		}
-		ref, err := name.NewTag(localPrefix + pkgName + ":" + version)
-		if err != nil {
-			return err
-		}
-		img, err := tarball.ImageFromPath(f, nil)
-		if err != nil {
-			return fmt.Errorf("cannot read %s: %w", f, err)
-		}
-		if err := remote.Write(ref, img); err != nil {
-			return fmt.Errorf("cannot push %s: %w", ref, err)
+		if err := (xpkg.Builder{}).Push([]string{f}, i.localPrefix()+pkgName+":"+version); err != nil {
+			return fmt.Errorf("cannot push %s: %w", f, err)
 		}
 	}
 	return nil
