@@ -14,6 +14,7 @@ import (
 
 	"github.com/crossmcp/provider-mcp/cluster/local/demo"
 	"github.com/crossmcp/provider-mcp/cluster/local/install"
+	"github.com/crossmcp/provider-mcp/cluster/local/proc"
 )
 
 type startCmd struct {
@@ -93,7 +94,7 @@ func supervisorPID(p *paths) (int, bool) {
 		return 0, false
 	}
 	self, _ := os.Executable()
-	if !pidAlive(pid, filepath.Dir(self)) {
+	if !proc.PidAlive(pid, filepath.Dir(self)) {
 		return 0, false
 	}
 	return pid, true
@@ -118,7 +119,7 @@ func (c *stopCmd) Run(p *paths) error { //nolint:unparam // Kong runs commands t
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
 		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err == nil && pidAlive(pid, p.Tools, p.Bin, filepath.Dir(self)) {
+		if err == nil && proc.PidAlive(pid, p.Tools, p.Bin, filepath.Dir(self)) {
 			fmt.Printf("  killing leftover %s (pid %d)\n", strings.TrimSuffix(filepath.Base(f), ".pid"), pid)
 			_ = syscall.Kill(-pid, syscall.SIGKILL)
 			_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -151,7 +152,7 @@ func (c *statusCmd) Run(p *paths) error {
 		b, _ := os.ReadFile(f)
 		cpid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 		state := "running"
-		if !pidAlive(cpid, p.Tools, p.Bin) {
+		if !proc.PidAlive(cpid, p.Tools, p.Bin) {
 			state = "NOT RUNNING"
 		}
 		fmt.Printf("%-24s pid %-7d %s\n", name, cpid, state)

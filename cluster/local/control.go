@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/crossmcp/provider-mcp/cluster/local/proc"
 )
 
 type restartCmd struct {
@@ -90,7 +92,7 @@ func (pl *plane) restart(ctx context.Context, name string) error {
 		return fmt.Errorf("%s is run by the package runtime, which restarts it when it dies: use local hold and local release", name)
 	}
 	fmt.Printf("%s restarting %s\n", time.Now().Format(time.TimeOnly), name)
-	pr, err := pl.procs.restart(name, 15*time.Second)
+	pr, err := pl.procs.Restart(name, 15*time.Second)
 	if err != nil {
 		return err
 	}
@@ -98,7 +100,7 @@ func (pl *plane) restart(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := waitFor(ctx, name, pr, 2*time.Minute, check); err != nil {
+	if err := proc.WaitFor(ctx, name, pr, 2*time.Minute, check); err != nil {
 		return err
 	}
 	fmt.Printf("%s %s serves again\n", time.Now().Format(time.TimeOnly), name)
@@ -182,7 +184,7 @@ func waitPID(p *paths, name string, timeout time.Duration, running bool) error {
 		if !running && os.IsNotExist(err) {
 			return nil
 		}
-		if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); running && err == nil && perr == nil && pidAlive(pid, p.Bin) {
+		if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); running && err == nil && perr == nil && proc.PidAlive(pid, p.Bin) {
 			return nil
 		}
 		time.Sleep(200 * time.Millisecond)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crossmcp/provider-mcp/cluster/local/proc"
 )
 
 // testPaths is a state folder in a temporary directory, with a copy of
@@ -38,56 +40,11 @@ func testPaths(t *testing.T) (*paths, string) {
 	return p, sleep
 }
 
-func pidOf(t *testing.T, p *paths, name string) int {
-	t.Helper()
-	b, err := os.ReadFile(p.PidFile(name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pid
-}
-
-func TestProcsRestartKeepsOrderAndArgs(t *testing.T) {
-	p, sleep := testPaths(t)
-	ps := newProcs(p)
-	t.Cleanup(ps.stopAll)
-	for _, n := range []string{"first", "second", "third"} {
-		if _, err := ps.start(n, sleep, []string{"60"}, []string{"X=" + n}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	before := pidOf(t, p, "second")
-	pr, err := ps.restart("second", 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if after := pidOf(t, p, "second"); after == before || after != pr.cmd.Process.Pid {
-		t.Errorf("pid file says %d after restart, was %d, new process %d", after, before, pr.cmd.Process.Pid)
-	}
-	if !ps.running("second") || !slices.Equal(pr.args, []string{"60"}) || !slices.Equal(pr.env, []string{"X=second"}) {
-		t.Errorf("restarted process: running %t, args %v, env %v", ps.running("second"), pr.args, pr.env)
-	}
-	var order []string
-	for _, o := range ps.order {
-		order = append(order, o.name)
-	}
-	if !slices.Equal(order, []string{"first", "second", "third"}) {
-		t.Errorf("stop order after restart %v, want the start order kept", order)
-	}
-	if _, err := ps.restart("missing", time.Second); err == nil {
-		t.Error("restarting a process the plane does not run: want an error")
-	}
-}
-
 func TestRestartRequest(t *testing.T) {
 	p, sleep := testPaths(t)
-	pl := &plane{p: p, procs: newProcs(p)}
-	t.Cleanup(pl.procs.stopAll)
-	if _, err := pl.procs.start("kwok", sleep, []string{"60"}, nil); err != nil {
+	pl := &plane{p: p, procs: proc.NewSet(p)}
+	t.Cleanup(pl.procs.StopAll)
+	if _, err := pl.procs.Start("kwok", sleep, []string{"60"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	// The command talks to a live supervisor: this test process plays it.
@@ -119,8 +76,8 @@ func TestRestartRequest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if after, _ := os.ReadFile(p.PidFile(tc.name)); string(after) == string(before) || !pl.procs.running(tc.name) {
-				t.Errorf("restart %s: pid %s -> %s, running %t", tc.name, before, after, pl.procs.running(tc.name))
+			if after, _ := os.ReadFile(p.PidFile(tc.name)); string(after) == string(before) || !pl.procs.Running(tc.name) {
+				t.Errorf("restart %s: pid %s -> %s, running %t", tc.name, before, after, pl.procs.Running(tc.name))
 			}
 		})
 	}
@@ -149,12 +106,12 @@ func TestHoldAndRelease(t *testing.T) {
 	}
 
 	// waitPID follows the pid file the supervisor writes and removes.
-	ps := newProcs(p)
-	t.Cleanup(ps.stopAll)
+	ps := proc.NewSet(p)
+	t.Cleanup(ps.StopAll)
 	if err := waitPID(p, "function", 300*time.Millisecond, true); err == nil {
 		t.Error("waitPID running without a process: want a timeout")
 	}
-	if _, err := ps.start("function", sleep, []string{"60"}, nil); err != nil {
+	if _, err := ps.Start("function", sleep, []string{"60"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := waitPID(p, "function", 5*time.Second, true); err != nil {
@@ -163,7 +120,7 @@ func TestHoldAndRelease(t *testing.T) {
 	if err := waitPID(p, "function", 300*time.Millisecond, false); err == nil {
 		t.Error("waitPID stopped while the process runs: want a timeout")
 	}
-	ps.stop("function", 5*time.Second)
+	ps.Stop("function", 5*time.Second)
 	if err := waitPID(p, "function", 5*time.Second, false); err != nil {
 		t.Error(err)
 	}

@@ -20,6 +20,7 @@ import (
 	pkgv1 "github.com/crossplane/crossplane/apis/v2/pkg/v1"
 
 	"github.com/crossmcp/provider-mcp/cluster/local/kclient"
+	"github.com/crossmcp/provider-mcp/cluster/local/proc"
 	"github.com/crossmcp/provider-mcp/internal/pki"
 )
 
@@ -63,7 +64,7 @@ func (pl *plane) crossplane(ctx context.Context) error {
 		"TLS_CA_SECRET_NAME=" + rootCASecret, "TLS_SERVER_SECRET_NAME=" + tlsServerSecret, "TLS_CLIENT_SECRET_NAME=" + tlsClientSecret,
 	}
 	bin := pl.p.Tool("crossplane-core")
-	if err := waitFor(ctx, "crossplane core init", nil, 3*time.Minute, func(ctx context.Context) error {
+	if err := proc.WaitFor(ctx, "crossplane core init", nil, 3*time.Minute, func(ctx context.Context) error {
 		cmd := exec.CommandContext(ctx, bin, "core", "init", "--activation=*")
 		cmd.Env = append(os.Environ(), env...)
 		out, err := cmd.CombinedOutput()
@@ -84,7 +85,7 @@ func (pl *plane) crossplane(ctx context.Context) error {
 			return err
 		}
 	}
-	xp, err := pl.procs.start("crossplane", bin, []string{"core", "start", "--enable-dependency-version-upgrades", "--poll-interval=" + pollInterval()}, append(env,
+	xp, err := pl.procs.Start("crossplane", bin, []string{"core", "start", "--enable-dependency-version-upgrades", "--poll-interval=" + pollInterval()}, append(env,
 		"TLS_CLIENT_CERTS_DIR="+clientDir, "TLS_SERVER_CERTS_DIR="+serverDir,
 		"XPKG_CACHE_DIR="+filepath.Join(pl.p.State, "xpkg-cache"),
 		"PACKAGE_RUNTIME=Provider=External;Function=External",
@@ -96,7 +97,7 @@ func (pl *plane) crossplane(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Join(pl.p.State, "xpkg-cache"), 0o750); err != nil {
 		return err
 	}
-	return waitFor(ctx, "crossplane", xp, 2*time.Minute, httpOK(&http.Client{Timeout: 5 * time.Second}, "http://127.0.0.1:"+coreHealthPort+"/healthz"))
+	return proc.WaitFor(ctx, "crossplane", xp, 2*time.Minute, httpOK(&http.Client{Timeout: 5 * time.Second}, "http://127.0.0.1:"+coreHealthPort+"/healthz"))
 }
 
 // rbacManager runs Crossplane's RBAC manager as its own service account, as
@@ -108,12 +109,12 @@ func (pl *plane) rbacManager(ctx context.Context, bin string) error {
 	if err != nil {
 		return err
 	}
-	rm, err := pl.procs.start("crossplane-rbac-manager", bin, []string{"rbac", "start", "--provider-clusterrole=crossplane:allowed-provider-permissions"},
+	rm, err := pl.procs.Start("crossplane-rbac-manager", bin, []string{"rbac", "start", "--provider-clusterrole=crossplane:allowed-provider-permissions"},
 		[]string{"KUBECONFIG=" + kubeconfig, "POD_NAMESPACE=" + crossplaneNS})
 	if err != nil {
 		return err
 	}
-	return waitFor(ctx, "crossplane rbac manager", rm, 2*time.Minute, httpOK(&http.Client{Timeout: 5 * time.Second}, "http://127.0.0.1:"+rbacManagerMetricsPort+"/metrics"))
+	return proc.WaitFor(ctx, "crossplane rbac manager", rm, 2*time.Minute, httpOK(&http.Client{Timeout: 5 * time.Second}, "http://127.0.0.1:"+rbacManagerMetricsPort+"/metrics"))
 }
 
 // secretToDir writes a TLS secret's ca.crt, tls.crt and tls.key to dir.
@@ -249,24 +250,24 @@ func (pl *plane) serveRevision(ctx context.Context, r pkgv1.PackageRevisionWithR
 		if sa, err = pl.providerIdentity(ctx, pr); err != nil {
 			return err
 		}
-		if pl.procs.running(bin) && pl.runsAs[bin] != sa {
-			pl.procs.stop(bin, 10*time.Second)
+		if pl.procs.Running(bin) && pl.runsAs[bin] != sa {
+			pl.procs.Stop(bin, 10*time.Second)
 		}
 	}
 	// local hold: the process stays down until local release. The pid file
 	// goes too, which is how hold knows the process is down.
 	if held(pl.p, bin) {
-		if pl.procs.running(bin) {
-			pl.procs.stop(bin, 10*time.Second)
+		if pl.procs.Running(bin) {
+			pl.procs.Stop(bin, 10*time.Second)
 		}
 		_ = os.Remove(pl.p.PidFile(bin))
 		return nil
 	}
 	// make run rebuilds our binaries: run the new one.
-	if pl.procs.stale(bin) {
-		pl.procs.stop(bin, 10*time.Second)
+	if pl.procs.Stale(bin) {
+		pl.procs.Stop(bin, 10*time.Second)
 	}
-	if pl.procs.running(bin) {
+	if pl.procs.Running(bin) {
 		return nil
 	}
 	var args, env []string
@@ -298,7 +299,7 @@ func (pl *plane) serveRevision(ctx context.Context, r pkgv1.PackageRevisionWithR
 	if err := pl.secretToDir(ctx, *secretName, dir); err != nil {
 		return err
 	}
-	if _, err := pl.procs.start(bin, pl.p.Binary(bin), args, env); err != nil {
+	if _, err := pl.procs.Start(bin, pl.p.Binary(bin), args, env); err != nil {
 		return err
 	}
 	pl.runsAs[bin] = sa

@@ -202,7 +202,7 @@ func (pl *plane) providerBound(ctx context.Context, sa string) (bool, error) {
 // answers its readiness probe: when Crossplane's Deployment runtime would
 // find the Deployment Available and report the runtime healthy.
 func (pl *plane) serving(ctx context.Context, bin string) bool {
-	if !pl.procs.running(bin) {
+	if !pl.procs.Running(bin) {
 		return false
 	}
 	if bin != "provider" {

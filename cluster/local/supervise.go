@@ -27,6 +27,7 @@ import (
 	"github.com/crossmcp/provider-mcp/cluster/local/install"
 	"github.com/crossmcp/provider-mcp/cluster/local/kclient"
 	"github.com/crossmcp/provider-mcp/cluster/local/podrunner"
+	"github.com/crossmcp/provider-mcp/cluster/local/proc"
 	"github.com/crossmcp/provider-mcp/internal/pki"
 	"github.com/crossmcp/provider-mcp/test/authserver"
 )
@@ -62,7 +63,7 @@ type superviseCmd struct{}
 // plane is the running control plane.
 type plane struct {
 	p      *paths
-	procs  *procs
+	procs  *proc.Set
 	kube   client.Client
 	rest   *rest.Config
 	ca     *pki.CA
@@ -79,8 +80,8 @@ func (s *superviseCmd) Run(p *paths) error {
 	}
 	defer os.Remove(p.PidFile("supervisor"))
 
-	pl := &plane{p: p, procs: newProcs(p), tokens: tokens{issued: map[string]issued{}}, runsAs: map[string]string{}}
-	defer pl.procs.stopAll()
+	pl := &plane{p: p, procs: proc.NewSet(p), tokens: tokens{issued: map[string]issued{}}, runsAs: map[string]string{}}
+	defer pl.procs.StopAll()
 	if err := pl.boot(ctx); err != nil {
 		phase(p, "failed: "+err.Error())
 		return err
@@ -106,7 +107,7 @@ func (pl *plane) boot(ctx context.Context) error {
 	}
 
 	phase(p, "starting etcd")
-	etcd, err := pl.procs.start("etcd", p.Tool("etcd"), []string{
+	etcd, err := pl.procs.Start("etcd", p.Tool("etcd"), []string{
 		"--name=local", "--data-dir=" + filepath.Join(p.State, "etcd"),
 		"--listen-client-urls=" + etcdClientURL, "--advertise-client-urls=" + etcdClientURL,
 		"--listen-peer-urls=" + etcdPeerURL, "--initial-advertise-peer-urls=" + etcdPeerURL,
@@ -115,13 +116,13 @@ func (pl *plane) boot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := waitFor(ctx, "etcd", etcd, time.Minute, httpOK(http.DefaultClient, etcdClientURL+"/health")); err != nil {
+	if err := proc.WaitFor(ctx, "etcd", etcd, time.Minute, httpOK(http.DefaultClient, etcdClientURL+"/health")); err != nil {
 		return err
 	}
 
 	phase(p, "starting kube-apiserver")
 	c := pl.certFile
-	api, err := pl.procs.start("kube-apiserver", p.Tool("kube-apiserver"), []string{
+	api, err := pl.procs.Start("kube-apiserver", p.Tool("kube-apiserver"), []string{
 		"--etcd-servers=" + etcdClientURL,
 		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=6443",
 		"--tls-cert-file=" + c("apiserver.crt"), "--tls-private-key-file=" + c("apiserver.key"),
@@ -142,7 +143,7 @@ func (pl *plane) boot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := waitFor(ctx, "kube-apiserver", api, 2*time.Minute, httpOK(admin, apiserverURL+"/readyz")); err != nil {
+	if err := proc.WaitFor(ctx, "kube-apiserver", api, 2*time.Minute, httpOK(admin, apiserverURL+"/readyz")); err != nil {
 		return err
 	}
 	if pl.kube, err = kclient.New(p.Kubeconfig()); err != nil {
@@ -156,7 +157,7 @@ func (pl *plane) boot(ctx context.Context) error {
 	phase(p, "starting kube-controller-manager, kube-scheduler and kwok")
 	k := "--kubeconfig=" + p.Kubeconfig()
 	ak := []string{k, "--authentication-kubeconfig=" + p.Kubeconfig(), "--authorization-kubeconfig=" + p.Kubeconfig(), "--bind-address=127.0.0.1", "--leader-elect=false"}
-	if _, err := pl.procs.start("kube-controller-manager", p.Tool("kube-controller-manager"), append(ak,
+	if _, err := pl.procs.Start("kube-controller-manager", p.Tool("kube-controller-manager"), append(ak,
 		"--secure-port=10257",
 		// No cloud, no node IPAM or lifecycle: kwok's node is managed by kwok.
 		"--controllers=*,-nodeipam,-nodelifecycle,-route,-service,-cloud-node-lifecycle,-ttl,-bootstrapsigner,-tokencleaner",
@@ -164,7 +165,7 @@ func (pl *plane) boot(ctx context.Context) error {
 	), nil); err != nil {
 		return err
 	}
-	if _, err := pl.procs.start("kube-scheduler", p.Tool("kube-scheduler"), append(ak, "--secure-port=10259"), nil); err != nil {
+	if _, err := pl.procs.Start("kube-scheduler", p.Tool("kube-scheduler"), append(ak, "--secure-port=10259"), nil); err != nil {
 		return err
 	}
 	stages, err := kwokStages()
@@ -176,7 +177,7 @@ func (pl *plane) boot(ctx context.Context) error {
 	for _, s := range stages {
 		kwokArgs = append(kwokArgs, "--config="+s)
 	}
-	if _, err := pl.procs.start("kwok", p.Tool("kwok"), kwokArgs, nil); err != nil {
+	if _, err := pl.procs.Start("kwok", p.Tool("kwok"), kwokArgs, nil); err != nil {
 		return err
 	}
 	if err := pl.fakeNode(ctx); err != nil {
@@ -314,7 +315,7 @@ func (pl *plane) fakeNode(ctx context.Context) error {
 	if err := pl.kube.Create(ctx, n); err != nil && !kerrors.IsAlreadyExists(err) {
 		return fmt.Errorf("cannot create the fake node: %w", err)
 	}
-	return waitFor(ctx, "fake node Ready", nil, 2*time.Minute, func(ctx context.Context) error {
+	return proc.WaitFor(ctx, "fake node Ready", nil, 2*time.Minute, func(ctx context.Context) error {
 		if err := pl.kube.Get(ctx, client.ObjectKeyFromObject(n), n); err != nil {
 			return err
 		}
