@@ -8,29 +8,53 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// convertYAML converts a YAML stream and gives the output as YAML documents.
-func convertYAML(t *testing.T, in string) ([]string, []string, []string) {
+// converted is what Convert gives for an input, as YAML documents and the
+// notes' and errors' text.
+type converted struct {
+	out, notes, errs []string
+}
+
+// convertCase is a row of the conversion tables.
+type convertCase struct {
+	reason string
+	in     string
+	want   converted
+}
+
+func runCases(t *testing.T, cases map[string]convertCase) {
+	t.Helper()
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, convertYAML(t, tc.in), cmp.AllowUnexported(converted{})); diff != "" {
+				t.Errorf("%s\n-want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+// convertYAML converts a YAML stream.
+func convertYAML(t *testing.T, in string) converted {
 	t.Helper()
 	objs, err := Read(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
 	res := Convert(objs)
-	var out, notes, errs []string
+	var c converted
 	for _, o := range res.Objects {
 		b, err := yaml.Marshal(o.Object)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, string(b))
+		c.out = append(c.out, string(b))
 	}
 	for _, n := range res.Notes {
-		notes = append(notes, n.String())
+		c.notes = append(c.notes, n.String())
 	}
 	for _, e := range res.Errors {
-		errs = append(errs, e.String())
+		c.errs = append(c.errs, e.String())
 	}
-	return out, notes, errs
+	return c
 }
 
 // yamlOf normalises YAML (key order, quoting) for comparing.
@@ -70,14 +94,7 @@ spec:
 `
 
 func TestExternalAuthConfig(t *testing.T) {
-	type want struct {
-		out, notes, errs []string
-	}
-	cases := map[string]struct {
-		reason string
-		in     string
-		want   want
-	}{
+	runCases(t, map[string]convertCase{
 		"TokenExchange": {
 			reason: "spec goes into spec.forProvider as it is; the config publishes a connection secret; kubectl's last applied configuration stays behind.",
 			in: `
@@ -102,7 +119,7 @@ spec:
     externalTokenHeaderName: X-Upstream-Token
 status: {configHash: abc}
 `,
-			want: want{out: yamlOf(t, tokenExchangeOut)},
+			want: converted{out: yamlOf(t, tokenExchangeOut)},
 		},
 		"SnakeCase": {
 			reason: "ToolHive's older snake_case fields, which its own examples still use, mean the same; scope is a space-separated string.",
@@ -121,7 +138,7 @@ spec:
     subject_token_type: urn:ietf:params:oauth:token-type:access_token
     external_token_header_name: X-Upstream-Token
 `,
-			want: want{out: yamlOf(t, tokenExchangeOut)},
+			want: converted{out: yamlOf(t, tokenExchangeOut)},
 		},
 		"HeaderInjectionAndBearerToken": {
 			reason: "The other types we support keep their blocks.",
@@ -140,7 +157,7 @@ spec:
   type: bearerToken
   bearerToken: {tokenSecretRef: {name: api, key: token}}
 `,
-			want: want{out: yamlOf(t, `
+			want: converted{out: yamlOf(t, `
 apiVersion: auth.mcp.crossmcp.io/v1alpha1
 kind: ExternalAuthConfig
 metadata: {name: header}
@@ -168,7 +185,7 @@ kind: MCPExternalAuthConfig
 metadata: {name: sts, namespace: a}
 spec: {type: awsSts, awsSts: {region: eu-west-1}}
 `,
-			want: want{errs: []string{`MCPExternalAuthConfig a/sts: spec.type: "awsSts" has no counterpart in provider-mcp, which supports tokenExchange, headerInjection, bearerToken and unauthenticated`}},
+			want: converted{errs: []string{`MCPExternalAuthConfig a/sts: spec.type: "awsSts" has no counterpart in provider-mcp, which supports tokenExchange, headerInjection, bearerToken and unauthenticated`}},
 		},
 		"Incomplete": {
 			reason: "A config that could not have worked is refused field by field, not written half.",
@@ -180,7 +197,7 @@ spec:
   type: tokenExchange
   tokenExchange: {audience: 7, clientSecretRef: {name: idp-client}}
 `,
-			want: want{errs: []string{
+			want: converted{errs: []string{
 				"MCPExternalAuthConfig te: spec.tokenExchange.audience: want a string, got int64",
 				"MCPExternalAuthConfig te: spec.tokenExchange.clientSecretRef.name: a Secret reference needs a name and a key",
 				"MCPExternalAuthConfig te: spec.tokenExchange.tokenUrl: is required",
@@ -196,18 +213,10 @@ spec:
   type: unauthenticated
   cacheTTL: 5m
 `,
-			want: want{
+			want: converted{
 				out:   yamlOf(t, "{apiVersion: auth.mcp.crossmcp.io/v1alpha1, kind: ExternalAuthConfig, metadata: {name: te}, spec: {forProvider: {type: unauthenticated}, writeConnectionSecretToRef: {name: te-connection}}}"),
 				notes: []string{"MCPExternalAuthConfig te: spec.cacheTTL is not carried over: provider-mcp does not support it"},
 			},
 		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			out, notes, errs := convertYAML(t, tc.in)
-			if diff := cmp.Diff(tc.want, want{out: out, notes: notes, errs: errs}, cmp.AllowUnexported(want{})); diff != "" {
-				t.Errorf("%s\n-want, +got:\n%s", tc.reason, diff)
-			}
-		})
-	}
+	})
 }

@@ -23,14 +23,7 @@ spec:
 `
 
 func TestMCPServer(t *testing.T) {
-	type want struct {
-		out, notes, errs []string
-	}
-	cases := map[string]struct {
-		reason string
-		in     string
-		want   want
-	}{
+	runCases(t, map[string]convertCase{
 		"Full": {
 			reason: "Every field we have is carried over; the referenced MCPOIDCConfig becomes spec.oidc with the reference's audience and scopes; what we refuse to carry is named with the reason.",
 			in: oidcConfig + `
@@ -54,7 +47,7 @@ spec:
   replicas: 3
   podTemplateSpec: {spec: {hostNetwork: true}}
 `,
-			want: want{
+			want: converted{
 				out: yamlOf(t, `
 apiVersion: platform.crossmcp.io/v1alpha1
 kind: MCPServer
@@ -99,7 +92,7 @@ kind: MCPServer
 metadata: {name: fetch}
 spec: {image: fetch, externalAuthConfigRef: {name: backend-api}}
 `,
-			want: want{errs: []string{"MCPServer fetch: spec.externalAuthConfigRef: token exchange needs inbound OIDC, and this MCPServer has no oidcConfigRef: add one, and its MCPOIDCConfig to the input: without it the proxy would exchange any bearer token"}},
+			want: converted{errs: []string{"MCPServer fetch: spec.externalAuthConfigRef: token exchange needs inbound OIDC, and this MCPServer has no oidcConfigRef: add one, and its MCPOIDCConfig to the input: without it the proxy would exchange any bearer token"}},
 		},
 		"OIDCConfigMissing": {
 			reason: "The MCPOIDCConfig must be in the input, in the MCPServer's namespace.",
@@ -110,7 +103,7 @@ kind: MCPServer
 metadata: {name: fetch, namespace: team-b}
 spec: {image: fetch, oidcConfigRef: {name: corp, audience: mcp-fetch}}
 `,
-			want: want{
+			want: converted{
 				notes: []string{"MCPOIDCConfig team-a/corp: not written: the MCPServers that reference it carry its settings in spec.oidc"},
 				errs:  []string{`MCPServer team-b/fetch: spec.oidcConfigRef.name: MCPOIDCConfig "corp" is not in the input: convert it together with this MCPServer`},
 			},
@@ -128,7 +121,7 @@ kind: MCPServer
 metadata: {name: fetch}
 spec: {image: fetch, oidcConfigRef: {name: k8s, audience: mcp-fetch}}
 `,
-			want: want{
+			want: converted{
 				notes: []string{"MCPOIDCConfig k8s: not written: the MCPServers that reference it carry its settings in spec.oidc"},
 				errs:  []string{`MCPServer fetch: MCPOIDCConfig k8s spec.type: "kubernetesServiceAccount" is not supported: provider-mcp takes an inline issuer (type inline)`},
 			},
@@ -136,20 +129,12 @@ spec: {image: fetch, oidcConfigRef: {name: k8s, audience: mcp-fetch}}
 		"NoImage": {
 			reason: "An MCPServer without an image is refused.",
 			in:     "{apiVersion: toolhive.stacklok.dev/v1beta1, kind: MCPServer, metadata: {name: fetch}, spec: {proxyPort: eighty}}",
-			want: want{errs: []string{
+			want: converted{errs: []string{
 				"MCPServer fetch: spec.image: is required",
 				"MCPServer fetch: spec.proxyPort: want a number, got string",
 			}},
 		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			out, notes, errs := convertYAML(t, tc.in)
-			if diff := cmp.Diff(tc.want, want{out: out, notes: notes, errs: errs}, cmp.AllowUnexported(want{})); diff != "" {
-				t.Errorf("%s\n-want, +got:\n%s", tc.reason, diff)
-			}
-		})
-	}
+	})
 }
 
 func TestPassThrough(t *testing.T) {
@@ -174,7 +159,8 @@ items:
   metadata: {name: te}
   spec: {type: unauthenticated}
 `
-	out, notes, errs := convertYAML(t, in)
+	got := convertYAML(t, in)
+	out, notes, errs := got.out, got.notes, got.errs
 	want := yamlOf(t,
 		"{apiVersion: v1, kind: Secret, metadata: {name: idp-client, namespace: team-a}, stringData: {client-secret: s3cr3t}}",
 		"{apiVersion: v1, kind: ConfigMap, metadata: {name: ca}}",
