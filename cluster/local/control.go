@@ -112,17 +112,17 @@ func (pl *plane) restart(ctx context.Context, name string) error {
 func (pl *plane) readiness(name string) (func(context.Context) error, error) {
 	switch name {
 	case "etcd":
-		return httpOK(http.DefaultClient, etcdClientURL+"/health"), nil
+		return proc.HTTPOK(http.DefaultClient, etcdClientURL+"/health"), nil
 	case "kube-apiserver":
 		admin, err := pl.adminHTTP()
 		if err != nil {
 			return nil, err
 		}
-		return httpOK(admin, apiserverURL+"/readyz"), nil
+		return proc.HTTPOK(admin, apiserverURL+"/readyz"), nil
 	case "crossplane":
-		return httpOK(&http.Client{Timeout: 5 * time.Second}, "http://127.0.0.1:"+coreHealthPort+"/healthz"), nil
+		return proc.HTTPOK(&http.Client{Timeout: 5 * time.Second}, "http://127.0.0.1:"+coreHealthPort+"/healthz"), nil
 	case "crossplane-rbac-manager":
-		return httpOK(&http.Client{Timeout: 5 * time.Second}, "http://127.0.0.1:"+rbacManagerMetricsPort+"/metrics"), nil
+		return proc.HTTPOK(&http.Client{Timeout: 5 * time.Second}, "http://127.0.0.1:"+rbacManagerMetricsPort+"/metrics"), nil
 	}
 	return func(context.Context) error { return nil }, nil
 }

@@ -97,7 +97,7 @@ func (pl *plane) crossplane(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Join(pl.p.State, "xpkg-cache"), 0o750); err != nil {
 		return err
 	}
-	return proc.WaitFor(ctx, "crossplane", xp, 2*time.Minute, httpOK(&http.Client{Timeout: 5 * time.Second}, "http://127.0.0.1:"+coreHealthPort+"/healthz"))
+	return proc.WaitFor(ctx, "crossplane", xp, 2*time.Minute, proc.HTTPOK(&http.Client{Timeout: 5 * time.Second}, "http://127.0.0.1:"+coreHealthPort+"/healthz"))
 }
 
 // rbacManager runs Crossplane's RBAC manager as its own service account, as
@@ -114,7 +114,7 @@ func (pl *plane) rbacManager(ctx context.Context, bin string) error {
 	if err != nil {
 		return err
 	}
-	return proc.WaitFor(ctx, "crossplane rbac manager", rm, 2*time.Minute, httpOK(&http.Client{Timeout: 5 * time.Second}, "http://127.0.0.1:"+rbacManagerMetricsPort+"/metrics"))
+	return proc.WaitFor(ctx, "crossplane rbac manager", rm, 2*time.Minute, proc.HTTPOK(&http.Client{Timeout: 5 * time.Second}, "http://127.0.0.1:"+rbacManagerMetricsPort+"/metrics"))
 }
 
 // secretToDir writes a TLS secret's ca.crt, tls.crt and tls.key to dir.

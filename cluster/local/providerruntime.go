@@ -19,6 +19,8 @@ import (
 	pkgv1beta1 "github.com/crossplane/crossplane/apis/v2/pkg/v1beta1"
 
 	authv1alpha1 "github.com/crossmcp/provider-mcp/apis/auth/v1alpha1"
+
+	"github.com/crossmcp/provider-mcp/cluster/local/proc"
 )
 
 // runtimeContainer is the container Crossplane's Deployment runtime runs a
@@ -208,5 +210,5 @@ func (pl *plane) serving(ctx context.Context, bin string) bool {
 	if bin != "provider" {
 		return true
 	}
-	return httpOK(&http.Client{Timeout: 2 * time.Second}, "http://"+providerHealth+"/readyz")(ctx) == nil
+	return proc.HTTPOK(&http.Client{Timeout: 2 * time.Second}, "http://"+providerHealth+"/readyz")(ctx) == nil
 }

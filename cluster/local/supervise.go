@@ -116,7 +116,7 @@ func (pl *plane) boot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := proc.WaitFor(ctx, "etcd", etcd, time.Minute, httpOK(http.DefaultClient, etcdClientURL+"/health")); err != nil {
+	if err := proc.WaitFor(ctx, "etcd", etcd, time.Minute, proc.HTTPOK(http.DefaultClient, etcdClientURL+"/health")); err != nil {
 		return err
 	}
 
@@ -143,7 +143,7 @@ func (pl *plane) boot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := proc.WaitFor(ctx, "kube-apiserver", api, 2*time.Minute, httpOK(admin, apiserverURL+"/readyz")); err != nil {
+	if err := proc.WaitFor(ctx, "kube-apiserver", api, 2*time.Minute, proc.HTTPOK(admin, apiserverURL+"/readyz")); err != nil {
 		return err
 	}
 	if pl.kube, err = kclient.New(p.Kubeconfig()); err != nil {
@@ -250,24 +250,6 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+b.token)
 	return b.rt.RoundTrip(r)
-}
-
-func httpOK(c *http.Client, url string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return err
-		}
-		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %s", url, resp.Status)
-		}
-		return nil
-	}
 }
 
 // kwokStages are the kwok module's stage files that make a node and its pods

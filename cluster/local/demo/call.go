@@ -21,6 +21,7 @@ import (
 
 	"github.com/crossmcp/provider-mcp/cluster/local/kclient"
 	"github.com/crossmcp/provider-mcp/cluster/local/podrunner"
+	"github.com/crossmcp/provider-mcp/cluster/local/proc"
 	"github.com/crossmcp/provider-mcp/cluster/local/state"
 	"github.com/crossmcp/provider-mcp/test/mcpecho/whoami"
 )
@@ -100,16 +101,7 @@ func proxyEndpoint(ctx context.Context, kube client.Client, ns, name string) (st
 func waitServing(ctx context.Context, endpoint string, timeout time.Duration) error {
 	health := strings.TrimSuffix(endpoint, "/mcp") + "/health"
 	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, health, nil)
-		if err != nil {
-			return false, err
-		}
-		resp, err := (&http.Client{Timeout: 2 * time.Second}).Do(req)
-		if err != nil {
-			return false, nil
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
+		return proc.HTTPOK(&http.Client{Timeout: 2 * time.Second}, health)(ctx) == nil, nil
 	})
 	if err != nil {
 		return errors.New("the proxy runner does not serve " + health + ": see the pod logs in .cache/local/pods")
