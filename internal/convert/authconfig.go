@@ -51,9 +51,9 @@ func tokenExchange(te *fields) *authv1alpha1.TokenExchangeConfig {
 		ExternalTokenHeaderName: te.str("externalTokenHeaderName", "external_token_header_name"),
 		SubjectProviderName:     te.str("subjectProviderName", "subject_provider_name"),
 	}
-	if te.m["clientSecretRef"] != nil || te.m["client_secret_ref"] != nil {
-		ref := secretRef(te, "clientSecretRef", "client_secret_ref")
-		c.ClientSecretRef = &ref
+	if ref := te.object("clientSecretRef", "client_secret_ref"); ref != nil {
+		r := keyRef(ref)
+		c.ClientSecretRef = &r
 	}
 	if c.TokenURL == "" {
 		te.fail("tokenUrl", "is required")
@@ -61,11 +61,17 @@ func tokenExchange(te *fields) *authv1alpha1.TokenExchangeConfig {
 	return c
 }
 
+// secretRef is the required Secret reference under keys.
 func secretRef(f *fields, keys ...string) authv1alpha1.SecretKeyRef {
 	ref := required(f, keys...)
 	if ref == nil {
 		return authv1alpha1.SecretKeyRef{}
 	}
+	return keyRef(ref)
+}
+
+// keyRef reads a Secret reference, which needs both name and key.
+func keyRef(ref *fields) authv1alpha1.SecretKeyRef {
 	s := authv1alpha1.SecretKeyRef{Name: ref.str("name"), Key: ref.str("key")}
 	if s.Name == "" || s.Key == "" {
 		ref.fail("name", "a Secret reference needs a name and a key")
