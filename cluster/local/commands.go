@@ -158,7 +158,7 @@ func (c *statusCmd) Run(p *paths) error {
 		fmt.Printf("%-24s pid %-7d %s\n", name, cpid, state)
 	}
 	for _, name := range holdable {
-		if held(p, name) {
+		if p.Held(name) {
 			fmt.Printf("%-24s held down (local release %s)\n", name, name)
 		}
 	}

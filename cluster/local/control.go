@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/crossmcp/provider-mcp/cluster/local/pkgruntime"
 	"github.com/crossmcp/provider-mcp/cluster/local/proc"
 )
 
@@ -131,12 +132,6 @@ func (pl *plane) readiness(name string) (func(context.Context) error, error) {
 // release control.
 var holdable = []string{"provider", "function"}
 
-// held reports whether name is held down by local hold.
-func held(p *paths, name string) bool {
-	_, err := os.Stat(p.HoldFile(name))
-	return err == nil
-}
-
 type holdCmd struct {
 	Name    string        `arg:"" enum:"provider,function" help:"The process to hold down: ${enum}."`
 	Timeout time.Duration `default:"1m" help:"How long to wait until it has stopped."`
@@ -153,7 +148,7 @@ func (c *holdCmd) Run(p *paths) error {
 		return nil
 	}
 	// One turn of the runtime loop, which may have looked before the hold.
-	time.Sleep(runtimeLoop + 500*time.Millisecond)
+	time.Sleep(pkgruntime.Loop + 500*time.Millisecond)
 	return waitPID(p, c.Name, c.Timeout, false)
 }
 

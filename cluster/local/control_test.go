@@ -92,13 +92,13 @@ func TestHoldAndRelease(t *testing.T) {
 	if err := (&holdCmd{Name: "function"}).Run(p); err != nil {
 		t.Fatal(err)
 	}
-	if !held(p, "function") || held(p, "provider") {
-		t.Errorf("after hold function: function held %t, provider held %t", held(p, "function"), held(p, "provider"))
+	if !p.Held("function") || p.Held("provider") {
+		t.Errorf("after hold function: function held %t, provider held %t", p.Held("function"), p.Held("provider"))
 	}
 	if err := (&releaseCmd{Name: "function"}).Run(p); err != nil {
 		t.Fatal(err)
 	}
-	if held(p, "function") {
+	if p.Held("function") {
 		t.Error("function still held after release")
 	}
 	if err := (&releaseCmd{Name: "function"}).Run(p); err != nil {

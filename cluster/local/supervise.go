@@ -68,8 +68,6 @@ type plane struct {
 	rest   *rest.Config
 	ca     *pki.CA
 	tokens tokens
-	// runsAs is the ServiceAccount each package runtime process runs as.
-	runsAs map[string]string
 }
 
 func (s *superviseCmd) Run(p *paths) error {
@@ -80,7 +78,7 @@ func (s *superviseCmd) Run(p *paths) error {
 	}
 	defer os.Remove(p.PidFile("supervisor"))
 
-	pl := &plane{p: p, procs: proc.NewSet(p), tokens: tokens{issued: map[string]issued{}}, runsAs: map[string]string{}}
+	pl := &plane{p: p, procs: proc.NewSet(p), tokens: tokens{issued: map[string]issued{}}}
 	defer pl.procs.StopAll()
 	if err := pl.boot(ctx); err != nil {
 		phase(p, "failed: "+err.Error())

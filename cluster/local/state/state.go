@@ -78,3 +78,20 @@ func (p *Paths) Request(name string) string { return filepath.Join(p.Control(), 
 
 // HoldFile, while it exists, keeps a component down.
 func (p *Paths) HoldFile(name string) string { return filepath.Join(p.Control(), "hold-"+name) }
+
+// Held reports whether local hold keeps a component down.
+func (p *Paths) Held(name string) bool {
+	_, err := os.Stat(p.HoldFile(name))
+	return err == nil
+}
+
+// AppendLog appends b to a component's log file.
+func (p *Paths) AppendLog(name string, b []byte) error {
+	f, err := os.OpenFile(p.Log(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.Write(b)
+	return err
+}

@@ -1,4 +1,4 @@
-package main
+package pkgruntime
 
 import (
 	"context"
@@ -27,7 +27,7 @@ import (
 // package in.
 const runtimeContainer = "package-runtime"
 
-// providerIdentity does for a provider revision what Crossplane's Deployment
+// identity does for a provider revision what Crossplane's Deployment
 // runtime does, short of running a pod: it applies the revision's
 // ServiceAccount and a Deployment controlled by the revision that runs as
 // that ServiceAccount, scaled to zero because the plane runs the provider as
@@ -35,24 +35,24 @@ const runtimeContainer = "package-runtime"
 // ClusterRole to the ServiceAccounts of the Deployments a revision owns, so
 // the provider gets exactly the rights a provider gets on a real cluster.
 // It returns the ServiceAccount's name.
-func (pl *plane) providerIdentity(ctx context.Context, pr *pkgv1.ProviderRevision) (string, error) {
-	saName, depName, ownSA, err := pl.runtimeNames(ctx, pr)
+func (r *Runtime) identity(ctx context.Context, pr *pkgv1.ProviderRevision) (string, error) {
+	saName, depName, ownSA, err := r.names(ctx, pr)
 	if err != nil {
 		return "", err
 	}
 	owner := *metav1.NewControllerRef(pr, pkgv1.ProviderRevisionGroupVersionKind)
 	if ownSA {
-		if err := pl.runtimeServiceAccount(ctx, saName, owner); err != nil {
+		if err := r.serviceAccount(ctx, saName, owner); err != nil {
 			return "", err
 		}
 	}
 	labels := map[string]string{pkgv1.LabelRevision: pr.GetName(), "pkg.crossplane.io/provider": pr.GetLabels()[pkgv1.LabelParentPackage]}
 	d := &appsv1.Deployment{}
-	err = pl.kube.Get(ctx, client.ObjectKey{Namespace: crossplaneNS, Name: depName}, d)
+	err = r.Kube.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: depName}, d)
 	switch {
 	case kerrors.IsNotFound(err):
 		d = &appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Name: depName, Namespace: crossplaneNS, OwnerReferences: []metav1.OwnerReference{owner}},
+			ObjectMeta: metav1.ObjectMeta{Name: depName, Namespace: r.Namespace, OwnerReferences: []metav1.OwnerReference{owner}},
 			Spec: appsv1.DeploymentSpec{
 				Replicas: ptr.To[int32](0),
 				Selector: &metav1.LabelSelector{MatchLabels: labels},
@@ -65,7 +65,7 @@ func (pl *plane) providerIdentity(ctx context.Context, pr *pkgv1.ProviderRevisio
 				},
 			},
 		}
-		if err := pl.kube.Create(ctx, d); err != nil {
+		if err := r.Kube.Create(ctx, d); err != nil {
 			return "", fmt.Errorf("cannot create the provider's Deployment: %w", err)
 		}
 	case err != nil:
@@ -74,21 +74,21 @@ func (pl *plane) providerIdentity(ctx context.Context, pr *pkgv1.ProviderRevisio
 		d.OwnerReferences = []metav1.OwnerReference{owner}
 		d.Spec.Template.Spec.ServiceAccountName = saName
 		d.Spec.Replicas = ptr.To[int32](0)
-		if err := pl.kube.Update(ctx, d); err != nil {
+		if err := r.Kube.Update(ctx, d); err != nil {
 			return "", fmt.Errorf("cannot update the provider's Deployment: %w", err)
 		}
 	}
 	return saName, nil
 }
 
-// runtimeServiceAccount makes sure the ServiceAccount exists and the active
+// serviceAccount makes sure the ServiceAccount exists and the active
 // revision controls it, demoting any earlier controller as Crossplane does.
-func (pl *plane) runtimeServiceAccount(ctx context.Context, name string, owner metav1.OwnerReference) error {
+func (r *Runtime) serviceAccount(ctx context.Context, name string, owner metav1.OwnerReference) error {
 	sa := &corev1.ServiceAccount{}
-	err := pl.kube.Get(ctx, client.ObjectKey{Namespace: crossplaneNS, Name: name}, sa)
+	err := r.Kube.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: name}, sa)
 	if kerrors.IsNotFound(err) {
-		sa = &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: crossplaneNS, OwnerReferences: []metav1.OwnerReference{owner}}}
-		if err := pl.kube.Create(ctx, sa); err != nil {
+		sa = &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.Namespace, OwnerReferences: []metav1.OwnerReference{owner}}}
+		if err := r.Kube.Create(ctx, sa); err != nil {
 			return fmt.Errorf("cannot create the provider's ServiceAccount: %w", err)
 		}
 		return nil
@@ -98,38 +98,38 @@ func (pl *plane) runtimeServiceAccount(ctx context.Context, name string, owner m
 	}
 	refs := []metav1.OwnerReference{owner}
 	controlled := false
-	for _, r := range sa.OwnerReferences {
-		if r.UID == owner.UID {
-			controlled = ptr.Deref(r.Controller, false)
+	for _, ref := range sa.OwnerReferences {
+		if ref.UID == owner.UID {
+			controlled = ptr.Deref(ref.Controller, false)
 			continue
 		}
-		r.Controller = ptr.To(false)
-		refs = append(refs, r)
+		ref.Controller = ptr.To(false)
+		refs = append(refs, ref)
 	}
 	if controlled {
 		return nil
 	}
 	sa.OwnerReferences = refs
-	if err := pl.kube.Update(ctx, sa); err != nil {
+	if err := r.Kube.Update(ctx, sa); err != nil {
 		return fmt.Errorf("cannot update the provider's ServiceAccount: %w", err)
 	}
 	return nil
 }
 
-// runtimeNames are the names Crossplane's Deployment runtime gives a
+// names are the names Crossplane's Deployment runtime gives a
 // revision's ServiceAccount and Deployment: the revision's own name unless
 // its DeploymentRuntimeConfig names them. The runtime config is the one an
 // ImageConfig's spec.runtime.configRef picks for the package (the longest
 // matching prefix), else the revision's runtimeConfigRef. ownSA is false
 // when the runtime config names an existing ServiceAccount for the pod,
 // which the runtime then leaves alone.
-func (pl *plane) runtimeNames(ctx context.Context, pr *pkgv1.ProviderRevision) (sa, deployment string, ownSA bool, err error) {
+func (r *Runtime) names(ctx context.Context, pr *pkgv1.ProviderRevision) (sa, deployment string, ownSA bool, err error) {
 	rc := "default"
 	if ref := pr.GetRuntimeConfigRef(); ref != nil && ref.Name != "" {
 		rc = ref.Name
 	}
 	ics := &pkgv1beta1.ImageConfigList{}
-	if err := pl.kube.List(ctx, ics); err != nil {
+	if err := r.Kube.List(ctx, ics); err != nil {
 		return "", "", false, err
 	}
 	longest := 0
@@ -147,7 +147,7 @@ func (pl *plane) runtimeNames(ctx context.Context, pr *pkgv1.ProviderRevision) (
 		}
 	}
 	drc := &pkgv1beta1.DeploymentRuntimeConfig{}
-	if err := pl.kube.Get(ctx, client.ObjectKey{Name: rc}, drc); err != nil {
+	if err := r.Kube.Get(ctx, client.ObjectKey{Name: rc}, drc); err != nil {
 		return "", "", false, fmt.Errorf("cannot get DeploymentRuntimeConfig %s: %w", rc, err)
 	}
 	sa, deployment, ownSA = pr.GetName(), pr.GetName(), true
@@ -165,17 +165,17 @@ func (pl *plane) runtimeNames(ctx context.Context, pr *pkgv1.ProviderRevision) (
 	return sa, deployment, ownSA, nil
 }
 
-// retireProviderRevision deletes the Deployments an inactive revision
+// retire deletes the Deployments an inactive revision
 // controls, as Crossplane does when it deactivates one; the RBAC manager
 // then unbinds its ServiceAccount.
-func (pl *plane) retireProviderRevision(ctx context.Context, pr *pkgv1.ProviderRevision) error {
+func (r *Runtime) retire(ctx context.Context, pr *pkgv1.ProviderRevision) error {
 	l := &appsv1.DeploymentList{}
-	if err := pl.kube.List(ctx, l, client.InNamespace(crossplaneNS), client.MatchingLabels{pkgv1.LabelRevision: pr.GetName()}); err != nil {
+	if err := r.Kube.List(ctx, l, client.InNamespace(r.Namespace), client.MatchingLabels{pkgv1.LabelRevision: pr.GetName()}); err != nil {
 		return err
 	}
 	for i := range l.Items {
 		if metav1.IsControlledBy(&l.Items[i], pr) {
-			if err := pl.kube.Delete(ctx, &l.Items[i]); err != nil && !kerrors.IsNotFound(err) {
+			if err := r.Kube.Delete(ctx, &l.Items[i]); err != nil && !kerrors.IsNotFound(err) {
 				return err
 			}
 		}
@@ -183,18 +183,18 @@ func (pl *plane) retireProviderRevision(ctx context.Context, pr *pkgv1.ProviderR
 	return nil
 }
 
-// providerBound reports whether the RBAC manager has bound the revision's
+// bound reports whether the RBAC manager has bound the revision's
 // system ClusterRole to the ServiceAccount yet: whether it may watch
 // ExternalAuthConfigs.
-func (pl *plane) providerBound(ctx context.Context, sa string) (bool, error) {
+func (r *Runtime) bound(ctx context.Context, sa string) (bool, error) {
 	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-		User:   "system:serviceaccount:" + crossplaneNS + ":" + sa,
-		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + crossplaneNS, "system:authenticated"},
+		User:   "system:serviceaccount:" + r.Namespace + ":" + sa,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + r.Namespace, "system:authenticated"},
 		ResourceAttributes: &authorizationv1.ResourceAttributes{
 			Verb: "watch", Group: authv1alpha1.Group, Resource: "externalauthconfigs",
 		},
 	}}
-	if err := pl.kube.Create(ctx, sar); err != nil {
+	if err := r.Kube.Create(ctx, sar); err != nil {
 		return false, err
 	}
 	return sar.Status.Allowed, nil
@@ -203,12 +203,31 @@ func (pl *plane) providerBound(ctx context.Context, sa string) (bool, error) {
 // serving reports whether a package's process runs and, for the provider,
 // answers its readiness probe: when Crossplane's Deployment runtime would
 // find the Deployment Available and report the runtime healthy.
-func (pl *plane) serving(ctx context.Context, bin string) bool {
-	if !pl.procs.Running(bin) {
+func (r *Runtime) serving(ctx context.Context, bin string) bool {
+	if !r.Procs.Running(bin) {
 		return false
 	}
 	if bin != "provider" {
 		return true
 	}
-	return proc.HTTPOK(&http.Client{Timeout: 2 * time.Second}, "http://"+providerHealth+"/readyz")(ctx) == nil
+	return proc.HTTPOK(&http.Client{Timeout: 2 * time.Second}, "http://"+r.ProviderHealth+"/readyz")(ctx) == nil
+}
+
+// providerEnv is the provider's environment: the identity of sa, once
+// Crossplane's RBAC manager has bound its rights, as a pod would be
+// restarted until it had them.
+func (r *Runtime) providerEnv(ctx context.Context, sa string) ([]string, error) {
+	bound, err := r.bound(ctx, sa)
+	if err != nil {
+		return nil, err
+	}
+	if !bound {
+		return nil, fmt.Errorf("waiting for Crossplane's RBAC manager to bind the provider's ClusterRole to service account %s/%s", r.Namespace, sa)
+	}
+	kubeconfig, err := r.Kubeconfig(ctx, r.Namespace, sa)
+	if err != nil {
+		return nil, err
+	}
+	// As Crossplane's package runtime sets it for a provider's pod.
+	return []string{"KUBECONFIG=" + kubeconfig, "POD_NAMESPACE=" + r.Namespace}, nil
 }
