@@ -29,7 +29,7 @@ const (
 // External package runtime and its webhooks on, reachable from the
 // apiserver through an ExternalName Service that points at 127.0.0.1.
 func (pl *plane) crossplane(ctx context.Context) error {
-	core, err := moduleDir("crossplane-core", "github.com/crossplane/crossplane/v2")
+	core, err := moduleDir("plane", "github.com/crossplane/crossplane/v2")
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,10 @@
 #   cluster/tools/build.sh etcd kube-apiserver   # build these
 #   cluster/tools/build.sh                        # build every tool
 #
-# Each tool comes from a small wrapper module beside this script whose go.mod
-# and go.sum pin it; a tool is rebuilt when its wrapper's pins change.
+# Each tool comes from a wrapper module beside this script whose go.mod and
+# go.sum pin it; a tool is rebuilt when its wrapper's pins change. Tools that
+# can share one dependency set share a module (plane), so that their common
+# packages compile once.
 #
 # chainsaw is built from a patched copy of its module that this script makes
 # in <repo>/.cache/tools/src whatever TOOLS_BIN says: the wrapper's go.mod
@@ -24,19 +26,19 @@ k8s_ldflags="-X k8s.io/component-base/version.gitVersion=${k8s_version} -X k8s.i
 
 # tool -> "wrapper-dir package ldflags"
 declare -A tools=(
-  [etcd]="etcd . "
-  [kube-apiserver]="kubernetes k8s.io/kubernetes/cmd/kube-apiserver ${k8s_ldflags}"
-  [kube-controller-manager]="kubernetes k8s.io/kubernetes/cmd/kube-controller-manager ${k8s_ldflags}"
-  [kube-scheduler]="kubernetes k8s.io/kubernetes/cmd/kube-scheduler ${k8s_ldflags}"
-  [kubectl]="kubernetes k8s.io/kubernetes/cmd/kubectl ${k8s_ldflags}"
+  [etcd]="plane ./etcd "
+  [kube-apiserver]="plane k8s.io/kubernetes/cmd/kube-apiserver ${k8s_ldflags}"
+  [kube-controller-manager]="plane k8s.io/kubernetes/cmd/kube-controller-manager ${k8s_ldflags}"
+  [kube-scheduler]="plane k8s.io/kubernetes/cmd/kube-scheduler ${k8s_ldflags}"
+  [kubectl]="plane k8s.io/kubernetes/cmd/kubectl ${k8s_ldflags}"
   [golangci-lint]="golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint "
   [crossplane]="crossplane-cli github.com/crossplane/crossplane/v2/cmd/crank "
-  [crossplane-core]="crossplane-core github.com/crossplane/crossplane/v2/cmd/crossplane -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=v2.4.0 -X sigs.k8s.io/controller-runtime/pkg/metrics/server.DefaultBindAddress=127.0.0.1:18084"
+  [crossplane-core]="plane github.com/crossplane/crossplane/v2/cmd/crossplane -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=v2.4.0 -X sigs.k8s.io/controller-runtime/pkg/metrics/server.DefaultBindAddress=127.0.0.1:18084"
   [kwok]="kwok sigs.k8s.io/kwok/cmd/kwok "
   [uptest]="uptest github.com/crossplane/uptest/cmd/uptest "
   [chainsaw]="chainsaw github.com/kyverno/chainsaw -X github.com/kyverno/chainsaw/pkg/version.BuildVersion=v0.2.14"
   [crd-ref-docs]="crd-ref-docs github.com/elastic/crd-ref-docs "
-  [thv-proxyrunner]="toolhive github.com/stacklok/toolhive/cmd/thv-proxyrunner -X github.com/stacklok/toolhive/pkg/versions.Version=v0.48.0"
+  [thv-proxyrunner]="plane github.com/stacklok/toolhive/cmd/thv-proxyrunner -X github.com/stacklok/toolhive/pkg/versions.Version=v0.48.0"
 )
 
 # crossplane-core: the RBAC manager has no flag for its metrics address and

@@ -335,7 +335,7 @@ func coreSchemaCache(t *testing.T) string {
 // coreCRDs is the cluster/crds folder of the pinned Crossplane core module.
 func coreCRDs() (string, error) {
 	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/crossplane/crossplane/v2")
-	cmd.Dir = "../../cluster/tools/crossplane-core"
+	cmd.Dir = "../../cluster/tools/plane"
 	out, err := cmd.Output()
 	if err != nil {
 		return "", fmt.Errorf("cannot find the Crossplane core module: %w", err)

@@ -278,7 +278,7 @@ require (
 replace github.com/crossmcp/provider-mcp => ../..
 
 // Versions the module proxy refuses, replaced by ones it serves (as in
-// cluster/tools/toolhive).
+// cluster/tools/plane).
 replace (
 	golang.ngrok.com/ngrok/v2 => golang.ngrok.com/ngrok/v2 v2.4.0
 	golang.org/x/exp/event => golang.org/x/exp/event v0.0.0-20260611194520-c48552f49976

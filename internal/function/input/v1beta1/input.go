@@ -27,7 +27,7 @@ const (
 var SchemeGroupVersion = schema.GroupVersion{Group: Group, Version: Version}
 
 // DefaultRunnerImage is the ToolHive proxy runner the function renders when
-// the input names none: the version the tests run (cluster/tools/toolhive).
+// the input names none: the version the tests run (cluster/tools/plane).
 const DefaultRunnerImage = "ghcr.io/stacklok/toolhive/proxyrunner:v0.48.0"
 
 // ConfigMode is how the proxy runner receives its configuration.
