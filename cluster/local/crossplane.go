@@ -36,7 +36,7 @@ func (pl *plane) crossplane(ctx context.Context) error {
 	if err := pl.crossplaneIdentities(ctx); err != nil {
 		return err
 	}
-	kubeconfig, err := pl.kubeconfigFor(ctx, crossplaneNS, crossplaneSA)
+	kubeconfig, err := pl.ids.Kubeconfig(ctx, crossplaneNS, crossplaneSA)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (pl *plane) crossplane(ctx context.Context) error {
 // binds each provider revision's system ClusterRole to the ServiceAccount of
 // the Deployment the revision owns (providerIdentity makes that Deployment).
 func (pl *plane) rbacManager(ctx context.Context, bin string) error {
-	kubeconfig, err := pl.kubeconfigFor(ctx, crossplaneNS, rbacManagerSA)
+	kubeconfig, err := pl.ids.Kubeconfig(ctx, crossplaneNS, rbacManagerSA)
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func pollInterval() string {
 // package runtime (package pkgruntime).
 func (pl *plane) packageRuntime(ctx context.Context) {
 	r := &pkgruntime.Runtime{
-		Kube: pl.kube, Procs: pl.procs, Paths: pl.p, Kubeconfig: pl.kubeconfigFor,
+		Kube: pl.kube, Procs: pl.procs, Paths: pl.p, Kubeconfig: pl.ids.Kubeconfig,
 		Namespace: crossplaneNS, RootCASecret: rootCASecret, FunctionAddr: functionAddr,
 		ProviderArgs: providerArgs(), ProviderHealth: providerHealth,
 	}
