@@ -10,6 +10,11 @@ COVER_MIN ?= 80
 
 export TOOLS_BIN
 
+# The workspace's modules (go.work): the product (.), the plane and release
+# tooling (cluster) and the tests (test). test/toolhive and the pinned tools
+# under cluster/tools are modules of their own, run with GOWORK=off.
+PKGS := ./... ./cluster/... ./test/...
+
 .PHONY: all generate build lint test test-unit test-integration test-toolhive test-e2e goldens fuzz bench cover reviewable tools run-tools run stop status help xpkg publish
 
 all: build
@@ -74,13 +79,13 @@ publish: xpkg
 	$(GO) run ./cluster/release --out=$(OUTPUT)/xpkg --version=$(VERSION) push --registry=$(REGISTRY)
 
 lint:
-	$(GO) vet ./...
+	$(GO) vet $(PKGS)
 	$(GO) vet -tags integration,e2e ./test/...
-	cd test/toolhive && $(GO) vet ./...
+	cd test/toolhive && GOWORK=off $(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needs to run on:"; echo "$$out"; exit 1; fi
 	cluster/tools/build.sh golangci-lint
-	$(TOOLS_BIN)/golangci-lint run ./...
+	$(TOOLS_BIN)/golangci-lint run $(PKGS)
 
 # The pinned tools the tests and the local control plane need, built from Go
 # modules into $(TOOLS_BIN).
@@ -103,7 +108,7 @@ run-tools:
 test: tools
 	@mkdir -p $(OUTPUT)
 	KUBEBUILDER_ASSETS=$(TOOLS_BIN) $(GO) test -tags integration -count=1 \
-		-coverpkg=./internal/... -coverprofile=$(OUTPUT)/cover.out ./...
+		-coverpkg=./internal/... -coverprofile=$(OUTPUT)/cover.out $(PKGS)
 	@$(MAKE) --no-print-directory cover
 	@$(MAKE) --no-print-directory test-toolhive
 	@$(MAKE) --no-print-directory test-e2e
@@ -112,7 +117,7 @@ test: tools
 # own reader and builder (v0.48.0), in a module of its own so that ToolHive
 # stays out of the product's go.mod.
 test-toolhive:
-	cd test/toolhive && $(GO) test -count=1 ./...
+	cd test/toolhive && GOWORK=off $(GO) test -count=1 ./...
 
 # test-e2e starts its own control plane (state in _output/e2e-plane) in a
 # network namespace of its own, so it runs beside a make run plane.
@@ -123,7 +128,7 @@ test-e2e: tools build xpkg
 	cd test/e2e && ../../hack/isolated.sh $(OUTPUT)/e2e.test -test.v -test.timeout 30m
 
 test-unit:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 $(PKGS)
 
 test-integration: tools
 	KUBEBUILDER_ASSETS=$(TOOLS_BIN) $(GO) test -tags integration -count=1 ./test/integration/...

@@ -163,6 +163,8 @@ func kwokStages() ([]string, error) {
 func moduleDir(wrapper, module string) (string, error) {
 	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module)
 	cmd.Dir = filepath.Join("cluster", "tools", wrapper)
+	// The wrapper modules are outside the repository's go.work.
+	cmd.Env = append(os.Environ(), "GOWORK=off")
 	out, err := cmd.Output()
 	if err != nil {
 		return "", fmt.Errorf("cannot find module %s pinned by cluster/tools/%s: %w", module, wrapper, err)

@@ -19,7 +19,7 @@ import (
 	"github.com/crossmcp/provider-mcp/cluster/local/install"
 	"github.com/crossmcp/provider-mcp/cluster/local/kclient"
 	"github.com/crossmcp/provider-mcp/cluster/local/proc"
-	"github.com/crossmcp/provider-mcp/internal/pki"
+	"github.com/crossmcp/provider-mcp/test/pki"
 )
 
 // Where the plane serves. Everything binds 127.0.0.1 but Crossplane core's

@@ -97,7 +97,8 @@ build() {
   esac
   # -s -w: no symbol table and no DWARF, which the tools never need and
   # which cost link time and disk.
-  (cd "$here/$dir" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$bin/$name.new" "$pkg") || return 1
+  # GOWORK=off: the wrapper modules are outside the repository's go.work.
+  (cd "$here/$dir" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$bin/$name.new" "$pkg") || return 1
   mv "$bin/$name.new" "$bin/$name" || return 1
   echo "$key" >"$stamp" || return 1
   echo ">> built $name in $((SECONDS - start))s" >&2

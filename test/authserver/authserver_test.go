@@ -18,7 +18,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/crossmcp/provider-mcp/internal/pki"
+	"github.com/crossmcp/provider-mcp/test/pki"
 )
 
 const (

@@ -4,7 +4,7 @@ import (
 	"crypto/tls"
 	"time"
 
-	"github.com/crossmcp/provider-mcp/internal/pki"
+	"github.com/crossmcp/provider-mcp/test/pki"
 )
 
 // newTLS creates a server certificate for 127.0.0.1 signed by ca, or by a

@@ -33,8 +33,8 @@ import (
 
 	authv1alpha1 "github.com/crossmcp/provider-mcp/apis/auth/v1alpha1"
 	mcpv1alpha1 "github.com/crossmcp/provider-mcp/apis/v1alpha1"
-	"github.com/crossmcp/provider-mcp/internal/pki"
 	"github.com/crossmcp/provider-mcp/test/authserver"
+	"github.com/crossmcp/provider-mcp/test/pki"
 )
 
 // A running is what must not change under a fault: an MCPServer's

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,9 @@ import (
 // toolhiveModule is the folder of the pinned ToolHive module (test/toolhive's).
 func toolhiveModule(t *testing.T) string {
 	t.Helper()
-	dir, err := exec.Command("go", "list", "-C", filepath.Join(root, "test", "toolhive"), "-m", "-f", "{{.Dir}}", "github.com/stacklok/toolhive").Output()
+	cmd := exec.Command("go", "list", "-C", filepath.Join(root, "test", "toolhive"), "-m", "-f", "{{.Dir}}", "github.com/stacklok/toolhive")
+	cmd.Env = append(os.Environ(), "GOWORK=off") // test/toolhive is outside go.work
+	dir, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("cannot find the ToolHive module: %v", err)
 	}

@@ -28,7 +28,7 @@ import (
 	mcpv1alpha1 "github.com/crossmcp/provider-mcp/apis/v1alpha1"
 	"github.com/crossmcp/provider-mcp/internal/controller/externalauthconfig"
 	"github.com/crossmcp/provider-mcp/internal/oauth"
-	"github.com/crossmcp/provider-mcp/internal/pki"
+	"github.com/crossmcp/provider-mcp/test/pki"
 	"github.com/crossmcp/provider-mcp/test/wait"
 )
 

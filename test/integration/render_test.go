@@ -336,6 +336,7 @@ func coreSchemaCache(t *testing.T) string {
 func coreCRDs() (string, error) {
 	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/crossplane/crossplane/v2")
 	cmd.Dir = "../../cluster/tools/plane"
+	cmd.Env = append(os.Environ(), "GOWORK=off") // outside go.work
 	out, err := cmd.Output()
 	if err != nil {
 		return "", fmt.Errorf("cannot find the Crossplane core module: %w", err)

@@ -21,7 +21,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/crossmcp/provider-mcp/internal/pki"
+	"github.com/crossmcp/provider-mcp/test/pki"
 )
 
 // validFor is how long the CA and the serving certificate are valid.

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/crossmcp/provider-mcp/cluster/local/kclient"
-	"github.com/crossmcp/provider-mcp/internal/pki"
+	"github.com/crossmcp/provider-mcp/test/pki"
 )
 
 func TestServesLoopback(t *testing.T) {

@@ -2,9 +2,11 @@ package externalauthconfig
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -21,7 +23,6 @@ import (
 
 	"github.com/crossmcp/provider-mcp/apis/auth/v1alpha1"
 	"github.com/crossmcp/provider-mcp/internal/oauth"
-	"github.com/crossmcp/provider-mcp/internal/pki"
 )
 
 func te(mods ...func(*v1alpha1.TokenExchangeConfig)) *v1alpha1.TokenExchangeConfig {
@@ -172,12 +173,12 @@ func TestVerifierRemembers(t *testing.T) {
 	// What verification depends on beyond the hash is checked at once too.
 	ch.mdErr = errors.New("no metadata here")
 	off := false
-	ca, err := pki.NewCA("another CA", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Another CA's certificate: httptest's.
+	other := httptest.NewTLSServer(http.NotFoundHandler())
+	other.Close()
+	otherCA := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: other.Certificate().Raw})
 	changes := map[string]func(*request){
-		"CABundle": func(r *request) { r.settings.caPEM = ca.PEM },
+		"CABundle": func(r *request) { r.settings.caPEM = otherCA },
 		"Timeout":  func(r *request) { r.settings.timeout = 3 * time.Second },
 		"Proxy":    func(r *request) { r.settings.proxyURL = "http://proxy.example.com:3128" },
 		"Issuer":   func(r *request) { r.te.IssuerURL = "https://other.example.com" },
