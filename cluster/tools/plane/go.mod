@@ -9,7 +9,10 @@
 // one of them is pinned to the matching published version below. Crossplane
 // core's own go.mod replaces its apis module with ./apis, so both are
 // required. Two of ToolHive's requirements are versions the module proxy
-// refuses, replaced by ones it serves.
+// refuses, replaced by ones it serves. Our binaries build with the same
+// versions of what they share with these tools (hack/check-modules.sh), so
+// a cold make run compiles those packages once: that is why
+// docker-credential-helpers is raised to v0.9.6 here.
 module github.com/crossmcp/provider-mcp/cluster/tools/plane
 
 go 1.26.0
