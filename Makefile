@@ -92,7 +92,7 @@ lint:
 # make run needs the plane's tools only (it builds and installs the
 # packages itself); the tests also the crossplane CLI, kubectl, uptest and
 # chainsaw. build.sh prints each tool's build time and the total.
-RUN_TOOLS   := etcd kube-apiserver kube-controller-manager kube-scheduler kwok crossplane-core thv-proxyrunner
+RUN_TOOLS   := etcd kube-apiserver kube-controller-manager kube-scheduler crossplane-core thv-proxyrunner
 PLANE_TOOLS := $(RUN_TOOLS) crossplane kubectl uptest chainsaw
 tools:
 	cluster/tools/build.sh $(PLANE_TOOLS)

@@ -31,7 +31,7 @@ func (c *startCmd) Run(p *paths) error {
 		}
 		return waitReady(p, pid, c.Timeout)
 	}
-	for _, t := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "crossplane-core"} {
+	for _, t := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "crossplane-core", "thv-proxyrunner"} {
 		if _, err := os.Stat(p.Tool(t)); err != nil {
 			return fmt.Errorf("%s is missing from %s: run cluster/tools/build.sh (make run does)", t, p.Tools)
 		}

@@ -22,7 +22,7 @@ import (
 )
 
 type restartCmd struct {
-	Name    string        `arg:"" enum:"etcd,kube-apiserver,kube-controller-manager,kube-scheduler,kwok,crossplane,crossplane-rbac-manager" help:"The component to restart: ${enum}."`
+	Name    string        `arg:"" enum:"etcd,kube-apiserver,kube-controller-manager,kube-scheduler,crossplane,crossplane-rbac-manager" help:"The component to restart: ${enum}."`
 	Timeout time.Duration `default:"3m" help:"How long to wait until it serves again."`
 }
 

@@ -44,7 +44,7 @@ func TestRestartRequest(t *testing.T) {
 	p, sleep := testPaths(t)
 	pl := &plane{p: p, procs: proc.NewSet(p)}
 	t.Cleanup(pl.procs.StopAll)
-	if _, err := pl.procs.Start("kwok", sleep, []string{"60"}, nil); err != nil {
+	if _, err := pl.procs.Start("kube-scheduler", sleep, []string{"60"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	// The command talks to a live supervisor: this test process plays it.
@@ -59,7 +59,7 @@ func TestRestartRequest(t *testing.T) {
 		name    string
 		wantErr string
 	}{
-		"a component":                {name: "kwok"},
+		"a component":                {name: "kube-scheduler"},
 		"the package runtime's own":  {name: "function", wantErr: "use local hold and local release"},
 		"one the plane does not run": {name: "etcd", wantErr: "the plane runs no process etcd"},
 	}

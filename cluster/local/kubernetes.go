@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,12 +12,11 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	kerrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/crossmcp/provider-mcp/cluster/local/certs"
+	"github.com/crossmcp/provider-mcp/cluster/local/podrunner"
 	"github.com/crossmcp/provider-mcp/cluster/local/proc"
 )
 
@@ -80,15 +78,15 @@ func (pl *plane) apiserver(ctx context.Context) error {
 	return proc.WaitFor(ctx, "kube-apiserver", api, 2*time.Minute, proc.HTTPOK(admin, apiserverURL+"/readyz"))
 }
 
-// controllers runs kube-controller-manager, kube-scheduler and kwok, and
-// waits for kwok's node.
+// controllers runs kube-controller-manager and kube-scheduler, and registers
+// the plane's node.
 func (pl *plane) controllers(ctx context.Context) error {
 	p, c := pl.p, pl.certFile
 	k := "--kubeconfig=" + p.Kubeconfig()
 	ak := []string{k, "--authentication-kubeconfig=" + p.Kubeconfig(), "--authorization-kubeconfig=" + p.Kubeconfig(), "--bind-address=127.0.0.1", "--leader-elect=false"}
 	if _, err := pl.procs.Start("kube-controller-manager", p.Tool("kube-controller-manager"), append(ak,
 		"--secure-port=10257",
-		// No cloud, no node IPAM or lifecycle: kwok's node is managed by kwok.
+		// No cloud, no node IPAM or lifecycle: the pod runner keeps the node.
 		"--controllers=*,-nodeipam,-nodelifecycle,-route,-service,-cloud-node-lifecycle,-ttl,-bootstrapsigner,-tokencleaner",
 		"--root-ca-file="+c(certs.CA), "--service-account-private-key-file="+c(certs.SAKey),
 	), nil); err != nil {
@@ -97,19 +95,30 @@ func (pl *plane) controllers(ctx context.Context) error {
 	if _, err := pl.procs.Start("kube-scheduler", p.Tool("kube-scheduler"), append(ak, "--secure-port=10259"), nil); err != nil {
 		return err
 	}
-	stages, err := kwokStages()
+	// No kubelet: the pod runner registers the node and reports its pods.
+	v, err := pl.serverVersion()
 	if err != nil {
 		return err
 	}
-	kwokArgs := []string{k, "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", "--cidr=10.244.0.0/16",
-		"--node-ip=127.0.0.1", "--node-lease-duration-seconds=40", "--server-address=127.0.0.1:10247"}
-	for _, s := range stages {
-		kwokArgs = append(kwokArgs, "--config="+s)
+	return podrunner.RegisterNode(ctx, pl.kube, nodeName, v)
+}
+
+// serverVersion is the apiserver's version, which the node reports as its
+// kubelet's.
+func (pl *plane) serverVersion() (string, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", pl.p.Kubeconfig())
+	if err != nil {
+		return "", err
 	}
-	if _, err := pl.procs.Start("kwok", p.Tool("kwok"), kwokArgs, nil); err != nil {
-		return err
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return "", err
 	}
-	return pl.fakeNode(ctx)
+	v, err := dc.ServerVersion()
+	if err != nil {
+		return "", fmt.Errorf("cannot read the apiserver's version: %w", err)
+	}
+	return v.GitVersion, nil
 }
 
 // adminHTTP is an HTTP client that trusts the plane's CA and sends the admin
@@ -139,25 +148,6 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return b.rt.RoundTrip(r)
 }
 
-// kwokStages are the kwok module's stage files that make a node and its pods
-// behave: node initialize and heartbeat, pods ready, complete and deleted.
-func kwokStages() ([]string, error) {
-	dir, err := moduleDir("kwok", "sigs.k8s.io/kwok")
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, s := range []string{"node/fast/node-initialize.yaml", "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
-		"pod/fast/pod-ready.yaml", "pod/fast/pod-complete.yaml", "pod/fast/pod-delete.yaml"} {
-		f := filepath.Join(dir, "kustomize", "stage", s)
-		if _, err := os.Stat(f); err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, nil
-}
-
 // moduleDir is where the Go module cache holds a module pinned by one of the
 // cluster/tools wrapper modules.
 func moduleDir(wrapper, module string) (string, error) {
@@ -170,37 +160,4 @@ func moduleDir(wrapper, module string) (string, error) {
 		return "", fmt.Errorf("cannot find module %s pinned by cluster/tools/%s: %w", module, wrapper, err)
 	}
 	return strings.TrimSpace(string(out)), nil
-}
-
-// fakeNode registers the node kwok fakes, and clears the taints only the
-// (disabled) node lifecycle controller would clear once it is Ready.
-func (pl *plane) fakeNode(ctx context.Context) error {
-	n := &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        nodeName,
-			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
-			Labels:      map[string]string{"kubernetes.io/hostname": nodeName, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "type": "kwok"},
-		},
-		Spec: corev1.NodeSpec{PodCIDR: "10.244.0.0/24", PodCIDRs: []string{"10.244.0.0/24"}},
-	}
-	if err := pl.kube.Create(ctx, n); err != nil && !kerrors.IsAlreadyExists(err) {
-		return fmt.Errorf("cannot create the fake node: %w", err)
-	}
-	return proc.WaitFor(ctx, "fake node Ready", nil, 2*time.Minute, func(ctx context.Context) error {
-		if err := pl.kube.Get(ctx, client.ObjectKeyFromObject(n), n); err != nil {
-			return err
-		}
-		ready := false
-		for _, c := range n.Status.Conditions {
-			ready = ready || (c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue)
-		}
-		if !ready {
-			return errors.New("node not Ready yet")
-		}
-		if len(n.Spec.Taints) > 0 {
-			n.Spec.Taints = nil
-			return pl.kube.Update(ctx, n)
-		}
-		return nil
-	})
 }

@@ -1,6 +1,6 @@
 // Command local runs the embedded local control plane of provider-mcp: etcd,
-// kube-apiserver, kube-controller-manager, kube-scheduler, kwok (a fake node,
-// so Deployments become Available), Crossplane core with its webhooks, a
+// kube-apiserver, kube-controller-manager, kube-scheduler, one node whose
+// kubelet it plays (so Deployments become Available), Crossplane core with its webhooks, a
 // local OCI registry and an OAuth 2.0 authorization server, all on
 // 127.0.0.1 and all built from pinned Go modules. It plays Crossplane's
 // package runtime for our provider and function, running them as local

@@ -68,15 +68,16 @@ func (pl *plane) authServer(ctx context.Context) error {
 	return err
 }
 
-// podRunner plays kubelet for the proxy-runner and MCP server pods: the real
-// thv-proxyrunner runs what the function rendered (package podrunner).
+// podRunner plays kubelet for the node's pods: every pod runs and is ready,
+// and the real thv-proxyrunner runs what the function rendered (package
+// podrunner).
 func (pl *plane) podRunner(ctx context.Context) error {
 	idpCA, err := os.ReadFile(pl.certFile("idp-ca.crt"))
 	if err != nil {
 		return err
 	}
 	r := &podrunner.Runner{
-		Kube: pl.kube, Dir: filepath.Join(pl.p.State, "pods"),
+		Kube: pl.kube, Node: nodeName, Dir: filepath.Join(pl.p.State, "pods"),
 		ProxyRunner: pl.p.Tool("thv-proxyrunner"), MCPServer: filepath.Join(pl.p.Bin, "mcpecho"),
 		Kubeconfig: pl.ids.Kubeconfig, ExtraCA: idpCA, Log: os.Stdout,
 	}

@@ -41,7 +41,7 @@ const (
 	rbacManagerMetricsPort = "18084"
 
 	crossplaneNS   = "crossplane-system"
-	nodeName       = "kwok-node-0"
+	nodeName       = "local-node"
 	idpCASecret    = "local-idp-ca"
 	idpClientID    = "mcp-proxy"
 	idpSecretValue = "local-demo-secret"
@@ -107,7 +107,7 @@ func (pl *plane) boot(ctx context.Context) error {
 	if err := pl.identities(ctx); err != nil {
 		return err
 	}
-	phase(p, "starting kube-controller-manager, kube-scheduler and kwok")
+	phase(p, "starting kube-controller-manager and kube-scheduler, registering the node")
 	if err := pl.controllers(ctx); err != nil {
 		return err
 	}

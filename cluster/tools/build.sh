@@ -34,7 +34,6 @@ declare -A tools=(
   [golangci-lint]="golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint "
   [crossplane]="crossplane-cli github.com/crossplane/crossplane/v2/cmd/crank "
   [crossplane-core]="plane github.com/crossplane/crossplane/v2/cmd/crossplane -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=v2.4.0 -X sigs.k8s.io/controller-runtime/pkg/metrics/server.DefaultBindAddress=127.0.0.1:18084"
-  [kwok]="kwok sigs.k8s.io/kwok/cmd/kwok "
   [uptest]="uptest github.com/crossplane/uptest/cmd/uptest "
   [chainsaw]="chainsaw github.com/kyverno/chainsaw -X github.com/kyverno/chainsaw/pkg/version.BuildVersion=v0.2.14"
   [crd-ref-docs]="crd-ref-docs github.com/elastic/crd-ref-docs "

@@ -2,7 +2,7 @@
 
 // Package e2e runs provider-mcp's packages on the embedded local control
 // plane (cluster/local): real etcd, kube-apiserver, controller manager,
-// scheduler, kwok, Crossplane core with its webhooks, a local OCI registry
+// scheduler, the pod runner's node, Crossplane core with its webhooks, a local OCI registry
 // and a real OAuth 2.0 authorization server. Run it with make test-e2e,
 // which builds what it needs and isolates its ports in a network namespace.
 package e2e

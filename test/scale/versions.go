@@ -26,7 +26,6 @@ func versions(bin, tools string) []report.Version {
 		filepath.Join(tools, "etcd"):            {"go.etcd.io/etcd/server/v3": "etcd"},
 		filepath.Join(tools, "kube-apiserver"):  {"k8s.io/kubernetes": "kube-apiserver"},
 		filepath.Join(tools, "crossplane-core"): {"github.com/crossplane/crossplane/v2": "Crossplane core"},
-		filepath.Join(tools, "kwok"):            {"sigs.k8s.io/kwok": "kwok"},
 	} {
 		bi, err := buildinfo.ReadFile(path)
 		if err != nil {
@@ -43,7 +42,7 @@ func versions(bin, tools string) []report.Version {
 }
 
 // fromBuild picks the named modules out of a binary's build information;
-// the main module counts too (kwok is built as its own main module).
+// the main module counts too.
 func fromBuild(binary string, bi *debug.BuildInfo, names map[string]string) []report.Version {
 	var vs []report.Version
 	for _, m := range append([]*debug.Module{&bi.Main}, bi.Deps...) {

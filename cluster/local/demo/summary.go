@@ -72,7 +72,7 @@ func Summary(ctx context.Context, pl Plane) error {
 	}
 	d := &appsv1.Deployment{}
 	if err := kube.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: XR}, d); err == nil {
-		fmt.Printf("  Deployment %s: %d/%d replicas available (pods scheduled by kwok)\n", d.Name, d.Status.AvailableReplicas, ptrOr(d.Spec.Replicas))
+		fmt.Printf("  Deployment %s: %d/%d replicas available (pods on the plane's node)\n", d.Name, d.Status.AvailableReplicas, ptrOr(d.Spec.Replicas))
 	}
 
 	eac := &authv1alpha1.ExternalAuthConfig{}
@@ -110,7 +110,7 @@ func Summary(ctx context.Context, pl Plane) error {
 	}
 	fmt.Printf("\n== Use it\n  export KUBECONFIG=%s\n  %s get cmcp,eac -A\n  %s beta trace mcpserver %s -n %s\n  make stop   # tear it down\n",
 		p.Kubeconfig(), kubectl, crossplane, XR, Namespace)
-	fmt.Println("\nkwok marks pods Ready; the plane runs ToolHive's real thv-proxyrunner for each proxy-runner pod and mcpecho")
+	fmt.Println("\nThe plane plays kubelet: every pod is reported ready, ToolHive's real thv-proxyrunner runs for each proxy-runner pod and mcpecho")
 	fmt.Printf("for each MCP server pod (logs in %s).\n", filepath.Join(p.State, "pods"))
 	fmt.Println(pl.Identities)
 	return nil

@@ -1,6 +1,7 @@
-// Package podrunner plays kubelet on the embedded plane for the pods whose
-// process matters. kwok schedules every pod and marks it Ready; for two kinds
-// of pod this package also runs the real process:
+// Package podrunner plays kubelet on the embedded plane: it registers the
+// plane's one node, reports every pod the scheduler binds to it running and
+// ready (a Job's pod completed), deletes pods once they are stopped, and for
+// two kinds of pod also runs the real process:
 //
 //   - proxy-runner pods (the Deployments function-mcp-server composes) run
 //     ToolHive's real thv-proxyrunner with the pod's arguments, its
@@ -35,6 +36,7 @@ import (
 // Runner runs the processes of the pods it plays kubelet for.
 type Runner struct {
 	Kube        client.Client // the plane's admin client
+	Node        string        // the node it plays kubelet for (RegisterNode)
 	Dir         string        // per-pod state: files, logs
 	ProxyRunner string        // the thv-proxyrunner binary
 	MCPServer   string        // the mcpecho binary
@@ -119,6 +121,8 @@ func (r *Runner) sync(ctx context.Context) {
 			r.logf("pod %s/%s: %v", pod.Namespace, pod.Name, err)
 		}
 	}
+	// After the processes: a deleted pod's process has stopped by now.
+	r.report(ctx, pods.Items)
 }
 
 // holders tells which pod runs at each address: pods have no addresses of
