@@ -174,17 +174,19 @@ func publish() (string, error) {
 	return version, nil
 }
 
+// repoRoot is the folder above the working directory that holds go.work:
+// the repository's root (test/ has a go.mod of its own).
 func repoRoot() (string, error) {
 	d, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for ; d != "/"; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
 			return d, nil
 		}
 	}
-	return "", fmt.Errorf("no go.mod above the working directory")
+	return "", fmt.Errorf("no go.work above the working directory")
 }
 
 // local runs the plane's command against the e2e state folder.
