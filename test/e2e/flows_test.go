@@ -322,7 +322,7 @@ func testRotation(t *testing.T) {
 
 	// Crossplane throttles an XR whose composed resources send bursts of
 	// watch events (its circuit breaker: 100 events, refilled at one a
-	// second). A rollout on the plane sends about 25 at once, so rotations here
+	// second). A rollout sends a burst of them (about 25 under kwok), so rotations here
 	// come the way operators make them, one rollout at a time, with a pause
 	// that lets the budget refill.
 	settle := func() {
