@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/crossmcp/provider-mcp/cluster/local/demo"
 	"github.com/crossmcp/provider-mcp/cluster/local/install"
 	"github.com/crossmcp/provider-mcp/cluster/local/proc"
@@ -60,9 +62,8 @@ func (c *startCmd) Run(p *paths) error {
 
 // waitReady follows the supervisor's phases until ready or failed.
 func waitReady(p *paths, pid int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
 	last := ""
-	for time.Now().Before(deadline) {
+	err := wait.PollUntilContextTimeout(context.Background(), 500*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
 		b, _ := os.ReadFile(p.PhaseFile())
 		ph := string(b)
 		if ph != last && ph != "" {
@@ -71,16 +72,18 @@ func waitReady(p *paths, pid int, timeout time.Duration) error {
 		}
 		switch {
 		case ph == "ready":
-			return nil
+			return true, nil
 		case strings.HasPrefix(ph, "failed"):
-			return fmt.Errorf("the local control plane did not start: %s (logs in %s)", ph, p.Logs())
+			return false, fmt.Errorf("the local control plane did not start: %s (logs in %s)", ph, p.Logs())
+		case syscall.Kill(pid, 0) != nil:
+			return false, fmt.Errorf("the supervisor exited; see %s", p.Log("supervisor"))
 		}
-		if syscall.Kill(pid, 0) != nil {
-			return fmt.Errorf("the supervisor exited; see %s", p.Log("supervisor"))
-		}
-		time.Sleep(500 * time.Millisecond)
+		return false, nil
+	})
+	if wait.Interrupted(err) {
+		return fmt.Errorf("the local control plane did not start within %s (logs in %s)", timeout, p.Logs())
 	}
-	return fmt.Errorf("the local control plane did not start within %s (logs in %s)", timeout, p.Logs())
+	return err
 }
 
 // supervisorPID is the running supervisor's pid.
@@ -108,9 +111,10 @@ func (c *stopCmd) Run(p *paths) error { //nolint:unparam // Kong runs commands t
 	if pid, ok := supervisorPID(p); ok {
 		fmt.Printf("Stopping the local control plane (supervisor pid %d).\n", pid)
 		_ = syscall.Kill(pid, syscall.SIGTERM)
-		for i := 0; i < 120 && syscall.Kill(pid, 0) == nil; i++ {
-			time.Sleep(250 * time.Millisecond)
-		}
+		// Up to 30 s for it to stop its children; leftovers are killed below.
+		_ = wait.PollUntilContextTimeout(context.Background(), 250*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+			return syscall.Kill(pid, 0) != nil, nil
+		})
 	} else {
 		fmt.Println("No local control plane runs.")
 	}

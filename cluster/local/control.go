@@ -17,7 +17,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/crossmcp/provider-mcp/cluster/local/pkgruntime"
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/crossmcp/provider-mcp/cluster/local/proc"
 )
 
@@ -39,49 +40,53 @@ func (c *restartCmd) Run(p *paths) error {
 		return err
 	}
 	fmt.Printf("Restarting %s.\n", c.Name)
-	deadline := time.Now().Add(c.Timeout)
-	for time.Now().Before(deadline) {
-		if b, err := os.ReadFile(req + ".done"); err == nil {
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, c.Timeout, true, func(context.Context) (bool, error) {
+		b, err := os.ReadFile(req + ".done")
+		switch {
+		case err == nil:
 			_ = os.Remove(req + ".done")
 			if answer := string(b); answer != "ok" {
-				return fmt.Errorf("cannot restart %s: %s", c.Name, answer)
+				return false, fmt.Errorf("cannot restart %s: %s", c.Name, answer)
 			}
-			fmt.Printf("%s serves again.\n", c.Name)
-			return nil
+			return true, nil
+		case syscall.Kill(pid, 0) != nil:
+			return false, fmt.Errorf("the supervisor exited; see %s", p.Log("supervisor"))
 		}
-		if syscall.Kill(pid, 0) != nil {
-			return fmt.Errorf("the supervisor exited; see %s", p.Log("supervisor"))
-		}
-		time.Sleep(200 * time.Millisecond)
+		return false, nil
+	})
+	if wait.Interrupted(err) {
+		_ = os.Remove(req)
+		return fmt.Errorf("%s did not serve again within %s (logs in %s)", c.Name, c.Timeout, p.Logs())
 	}
-	_ = os.Remove(req)
-	return fmt.Errorf("%s did not serve again within %s (logs in %s)", c.Name, c.Timeout, p.Logs())
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s serves again.\n", c.Name)
+	return nil
 }
 
 // control serves the restart requests left in the state folder until ctx
 // ends, one at a time, answering each in <request>.done.
 func (pl *plane) control(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(300 * time.Millisecond):
+	wait.UntilWithContext(ctx, pl.serveRequests, 300*time.Millisecond)
+}
+
+// serveRequests answers the restart requests waiting now.
+func (pl *plane) serveRequests(ctx context.Context) {
+	reqs, _ := filepath.Glob(pl.p.Request("restart-*"))
+	for _, r := range reqs {
+		if strings.HasSuffix(r, ".done") || strings.HasSuffix(r, ".tmp") {
+			continue
 		}
-		reqs, _ := filepath.Glob(pl.p.Request("restart-*"))
-		for _, r := range reqs {
-			if strings.HasSuffix(r, ".done") || strings.HasSuffix(r, ".tmp") {
-				continue
-			}
-			name := strings.TrimPrefix(filepath.Base(r), "restart-")
-			answer := "ok"
-			if err := pl.restart(ctx, name); err != nil {
-				answer = err.Error()
-			}
-			// Renamed into place, so the command never reads half an answer.
-			_ = os.WriteFile(r+".tmp", []byte(answer), 0o600)
-			_ = os.Rename(r+".tmp", r+".done")
-			_ = os.Remove(r)
+		name := strings.TrimPrefix(filepath.Base(r), "restart-")
+		answer := "ok"
+		if err := pl.restart(ctx, name); err != nil {
+			answer = err.Error()
 		}
+		// Renamed into place, so the command never reads half an answer.
+		_ = os.WriteFile(r+".tmp", []byte(answer), 0o600)
+		_ = os.Rename(r+".tmp", r+".done")
+		_ = os.Remove(r)
 	}
 }
 
@@ -140,6 +145,7 @@ type holdCmd struct {
 // Run leaves a hold file, which the package runtime honours: it stops the
 // process and does not start it again until local release.
 func (c *holdCmd) Run(p *paths) error {
+	_ = os.Remove(p.HoldSeenFile(c.Name))
 	if err := os.WriteFile(p.HoldFile(c.Name), nil, 0o600); err != nil {
 		return err
 	}
@@ -147,8 +153,15 @@ func (c *holdCmd) Run(p *paths) error {
 	if _, ok := supervisorPID(p); !ok {
 		return nil
 	}
-	// One turn of the runtime loop, which may have looked before the hold.
-	time.Sleep(pkgruntime.Loop + 500*time.Millisecond)
+	// The runtime may have looked before the hold: wait until it says it
+	// honours it (it has stopped the process by then), not for a fixed time.
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, c.Timeout, true, func(context.Context) (bool, error) {
+		_, err := os.Stat(p.HoldSeenFile(c.Name))
+		return err == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the package runtime did not take up the hold of %s within %s (logs in %s)", c.Name, c.Timeout, p.Logs())
+	}
 	return waitPID(p, c.Name, c.Timeout, false)
 }
 
@@ -162,6 +175,7 @@ func (c *releaseCmd) Run(p *paths) error {
 	if err := os.Remove(p.HoldFile(c.Name)); err != nil && !os.IsNotExist(err) {
 		return err
 	}
+	_ = os.Remove(p.HoldSeenFile(c.Name))
 	fmt.Printf("Released %s.\n", c.Name)
 	if _, ok := supervisorPID(p); !ok {
 		return nil
@@ -173,16 +187,16 @@ func (c *releaseCmd) Run(p *paths) error {
 // live process), or until it is gone (no pid file: the supervisor removes
 // it when it stops one).
 func waitPID(p *paths, name string, timeout time.Duration, running bool) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
 		b, err := os.ReadFile(p.PidFile(name))
-		if !running && os.IsNotExist(err) {
-			return nil
+		if !running {
+			return os.IsNotExist(err), nil
 		}
-		if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); running && err == nil && perr == nil && proc.PidAlive(pid, p.Bin) {
-			return nil
-		}
-		time.Sleep(200 * time.Millisecond)
+		pid, perr := strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && perr == nil && proc.PidAlive(pid, p.Bin), nil
+	})
+	if err == nil {
+		return nil
 	}
 	if running {
 		return fmt.Errorf("%s does not run within %s: are the packages installed? (logs in %s)", name, timeout, p.Logs())

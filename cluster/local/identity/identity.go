@@ -15,6 +15,7 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -99,18 +100,13 @@ func (i *Issuer) renew(ctx context.Context, ns, name, path string) error {
 // Rotate renews, every minute until ctx ends, each token issued more than
 // half its lifetime ago. Failures go to logf.
 func (i *Issuer) Rotate(ctx context.Context, logf func(format string, args ...any)) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Minute):
-		}
+	wait.UntilWithContext(ctx, func(ctx context.Context) {
 		for path, t := range i.due(time.Now()) {
 			if err := i.renew(ctx, t.ns, t.name, path); err != nil && ctx.Err() == nil {
 				logf("%v", err)
 			}
 		}
-	}
+	}, time.Minute)
 }
 
 // due are the tokens to renew at now, by token file.

@@ -17,6 +17,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	pkgv1 "github.com/crossplane/crossplane/apis/v2/pkg/v1"
@@ -62,16 +63,11 @@ type Runtime struct {
 
 // Run serves revisions until ctx ends; errors go to the package-runtime log.
 func (r *Runtime) Run(ctx context.Context) {
-	for {
+	wait.UntilWithContext(ctx, func(ctx context.Context) {
 		if err := r.Once(ctx); err != nil && ctx.Err() == nil {
 			_ = r.Paths.AppendLog("package-runtime", []byte(time.Now().Format(time.RFC3339)+" "+err.Error()+"\n"))
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(Loop):
-		}
-	}
+	}, Loop)
 }
 
 // Once looks at every revision of our packages once.
@@ -185,6 +181,9 @@ func (r *Runtime) wanted(bin string) bool {
 			r.Procs.Stop(bin, stopWait)
 		}
 		_ = os.Remove(r.Paths.PidFile(bin))
+		if _, err := os.Stat(r.Paths.HoldSeenFile(bin)); err != nil {
+			_ = os.WriteFile(r.Paths.HoldSeenFile(bin), nil, 0o600)
+		}
 		return false
 	}
 	if r.Procs.Stale(bin) {

@@ -79,6 +79,10 @@ func (p *Paths) Request(name string) string { return filepath.Join(p.Control(), 
 // HoldFile, while it exists, keeps a component down.
 func (p *Paths) HoldFile(name string) string { return filepath.Join(p.Control(), "hold-"+name) }
 
+// HoldSeenFile is where the package runtime acknowledges a hold, once it
+// has stopped the component.
+func (p *Paths) HoldSeenFile(name string) string { return p.HoldFile(name) + ".seen" }
+
 // Held reports whether local hold keeps a component down.
 func (p *Paths) Held(name string) bool {
 	_, err := os.Stat(p.HoldFile(name))
